@@ -1,0 +1,55 @@
+"""Shared fixtures: an isolated DIGITREC_HOME / PREFECT_HOME and small Kaggle-format data."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Isolate every test session before anything imports prefect or digitrec.storage.
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="digitrec-tests-"))
+os.environ["DIGITREC_HOME"] = str(_SESSION_DIR / "home")
+os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("PREFECT_API_URL", None)
+
+from digitrec.constants import PIXEL_COLUMNS, TRAIN_COLUMNS  # noqa: E402
+from digitrec.dataset import load_mnist_arrays  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """All 70,000 real MNIST images (uint8 (N, 28, 28)) and labels."""
+    return load_mnist_arrays()
+
+
+@pytest.fixture(scope="session")
+def small_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
+    """A Kaggle-format folder of 600 train / 200 test real MNIST images with answers."""
+    from digitrec.dataset import write_kaggle_files
+
+    images, labels = mnist_arrays
+    out = tmp_path_factory.mktemp("kaggle-small")
+    write_kaggle_files(out, images[:600], labels[:600], images[600:800], labels[600:800])
+    return out
+
+
+def write_rows(path: Path, header: list[str], rows: list[list]) -> Path:
+    """Write a small CSV by hand (for bad-data cases)."""
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def train_header() -> list[str]:
+    return list(TRAIN_COLUMNS)
+
+
+@pytest.fixture
+def test_header() -> list[str]:
+    return list(PIXEL_COLUMNS)

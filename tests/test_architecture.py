@@ -1,0 +1,21 @@
+"""Layering rules from STYLE.md that a test can check."""
+
+import pkgutil
+import subprocess
+import sys
+
+import digitrec
+
+
+def test_digitrec_never_imports_prefect():
+    modules = [f"digitrec.{m.name}" for m in pkgutil.iter_modules(digitrec.__path__)]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m == 'prefect' or m.startswith('prefect.'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert len(modules) >= 5
+    assert result.stdout.strip() == "", f"digitrec imported Prefect: {result.stdout}"
