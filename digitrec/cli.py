@@ -32,3 +32,37 @@ def data(
     typer.echo(f"answers       {info.test_labels_csv or '(none)'}")
     counts = "  ".join(f"{d}:{n}" for d, n in info.class_counts.items())
     typer.echo(f"class counts  {counts}")
+
+
+@app.command()
+def train(
+    profile: Annotated[str, typer.Option(help="fast (default) or standard.")] = "fast",
+    data_dir: Annotated[
+        str | None, typer.Option(help="Kaggle folder with train.csv/test.csv (default: embedded).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs of the augmented retraining.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size of the retraining.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for split, init and augmentation.")] = 0,
+    validation_fraction: Annotated[
+        float | None, typer.Option(help="Share of train.csv held out for validation.")
+    ] = None,
+    cv_folds: Annotated[int | None, typer.Option(help="Cross-validation folds (0 = off).")] = None,
+    promote: Annotated[bool, typer.Option(help="Promote to champion if it wins.")] = True,
+) -> None:
+    """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
+    from flows.training import train as train_flow
+
+    result = train_flow(
+        data_dir=data_dir, profile=profile, epochs=epochs, batch_size=batch_size, seed=seed,
+        validation_fraction=validation_fraction, cv_folds=cv_folds, promote=promote,
+    )
+    hidden = result["hidden_test_accuracy"]
+    typer.echo("")
+    typer.echo(f"run folder           {result['run_dir']}")
+    typer.echo(f"report               {result['report']}")
+    typer.echo(f"model                {result['model']}")
+    typer.echo(f"submission           {result['submission']}")
+    typer.echo(f"validation accuracy  {result['val_accuracy']:.4%}")
+    typer.echo(f"hidden-test accuracy {'n/a (no answers)' if hidden is None else f'{hidden:.4%}'}")
+    typer.echo(f"champion             {'yes' if result['champion'] else 'no'} "
+               f"({result['champion_reason']})")
