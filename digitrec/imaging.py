@@ -70,7 +70,10 @@ def read_guarded_bytes(path: Path) -> bytes:
         raise ImageError(
             f"{path}: file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit"
         )
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"{path}: cannot read the file ({error.strerror or error})") from error
 
 
 def probe_header(path: Path, data: bytes) -> int:
