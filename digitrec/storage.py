@@ -31,6 +31,10 @@ def models_dir() -> Path:
     return home() / "models"
 
 
+def predictions_dir() -> Path:
+    return home() / "predictions"
+
+
 def cache_dir() -> Path:
     return home() / "cache"
 

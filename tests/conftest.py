@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 # Isolate every test session before anything imports prefect or digitrec.storage.
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="digitrec-tests-"))
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 os.environ["DIGITREC_HOME"] = str(_SESSION_DIR / "home")
 os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
@@ -53,3 +56,24 @@ def train_header() -> list[str]:
 @pytest.fixture
 def test_header() -> list[str]:
     return list(PIXEL_COLUMNS)
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API (SQLite) for the whole session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture(scope="session")
+def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
+    """A compact CNN trained on 6,000 real images (disjoint from small_kaggle_dir's 800)."""
+    from digitrec.storage import write_with
+    from digitrec.training import TrainConfig, fit
+
+    images, labels = mnist_arrays
+    config = TrainConfig("compact", epochs=3, batch_size=64, augmentation=None, seed=0)
+    result = fit(config, (images[10_000:16_000], labels[10_000:16_000]))
+    return write_with(tmp_path_factory.mktemp("strong") / "strong.keras", result.model.save)

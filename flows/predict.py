@@ -1,0 +1,34 @@
+"""The `predict` flow: image files, folders or Kaggle CSV rows -> digit, name, confidence."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from prefect import flow
+from pydantic import Field
+
+from tasks.predict import predict_digits, resolve_model_path
+
+
+class AllInputsFailed(RuntimeError):
+    """Every input of a predict run was unusable: the run ends Failed with every reason."""
+
+
+@flow(name="predict", log_prints=True, flow_run_name="predict-{model}")
+def predict(
+    inputs: Annotated[list[str], Field(min_length=1, description="Image files (PNG, JPEG, BMP, TIFF, WebP), "
+                      "folders of them, or Kaggle-format CSV files")],
+    model: Annotated[str, Field(description="'champion', a training run id, or a .keras "
+                     "path")] = "champion",
+    top_k: Annotated[int, Field(ge=1, le=10, description="How many ranked digits to "
+                     "return per input")] = 3,
+    save_preprocessed: Annotated[bool, Field(description="Also save the 28x28 image the model "
+                                 "saw for each image file")] = False,
+) -> dict:
+    """Predict digits; a bad input is reported with its reason while the others are predicted."""
+    model_path = resolve_model_path(model)
+    result = predict_digits(model_path, inputs, top_k, save_preprocessed)
+    if result["failed"] == len(result["predictions"]):
+        reasons = "; ".join(p["error"] for p in result["predictions"])
+        raise AllInputsFailed(f"every input failed: {reasons}")
+    return result
