@@ -1,0 +1,75 @@
+"""The `predict` flow end to end with a real trained model, under a Prefect test harness."""
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from digitrec import registry
+from tests.test_flow_train import read_artifact
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, strong_model_path):
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    return tmp_path / "home"
+
+
+def paper_digit(image: np.ndarray, path) -> str:
+    """A real MNIST digit as dark ink on light paper, 6x larger, off-centre."""
+    big = cv2.resize(255 - image, (168, 168), interpolation=cv2.INTER_CUBIC)
+    canvas = np.full((300, 260), 255, np.uint8)
+    canvas[40:208, 70:238] = big
+    cv2.imwrite(str(path), canvas)
+    return str(path)
+
+
+def test_predict_images_csv_and_bad_inputs(prefect_harness, home, tmp_path, mnist_arrays,
+                                           small_kaggle_dir):
+    from flows.predict import predict
+
+    images, labels = mnist_arrays
+    good = [paper_digit(images[60000 + i], tmp_path / f"d{i}.png") for i in range(6)]
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("not an image")
+    inputs = [*good, str(tmp_path / "empty.png"), str(tmp_path / "text.png"),
+              str(tmp_path / "missing.jpg"), str(small_kaggle_dir / "test.csv")]
+    result = predict(inputs=inputs, top_k=2)
+    by_input = {p["input"]: p for p in result["predictions"]}
+    assert len(result["predictions"]) == 6 + 3 + 200 and result["failed"] == 3
+    read = [by_input[g]["digit"] for g in good]
+    assert sum(r == int(y) for r, y in zip(read, labels[60000:60006], strict=True)) >= 5
+    first = by_input[good[0]]
+    assert first["name"] in ("zero", "one", "two", "three", "four", "five", "six", "seven",
+                             "eight", "nine") and 0 < first["confidence"] <= 1
+    assert len(first["top_k"]) == 2
+    assert "empty" in by_input[str(tmp_path / "empty.png")]["error"]
+    assert "not found" in by_input[str(tmp_path / "missing.jpg")]["error"]
+    assert by_input[str(tmp_path / "text.png")]["error"]
+    rows = pd.read_csv(result["csv"])
+    assert len(rows) == 209 and list(rows.columns)[:3] == ["input", "digit", "name"]
+    artifact = read_artifact("predictions")
+    assert artifact is not None and "d0.png" in str(artifact.data)
+
+
+def test_every_input_failing_fails_the_run(prefect_harness, home, tmp_path):
+    from prefect.states import State
+
+    from flows.predict import predict
+
+    (tmp_path / "blank.png").write_bytes(cv2.imencode(".png", np.full((64, 64), 255, np.uint8))[1])
+    state = predict(inputs=[str(tmp_path / "nope.png"), str(tmp_path / "blank.png")],
+                    return_state=True)
+    assert isinstance(state, State) and state.is_failed()
+    assert "every input failed" in state.message or "every input failed" in str(
+        state.result(raise_on_failure=False))
+
+
+def test_unknown_model_is_a_clear_error(prefect_harness, home, tmp_path):
+    from flows.predict import predict
+
+    with pytest.raises(FileNotFoundError, match="'no-such-run' is neither"):
+        predict(inputs=["x.png"], model="no-such-run")
