@@ -41,10 +41,16 @@ def build_deployments(cron: str, timezone: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cron", default=os.environ.get("DIGITREC_RETRAIN_CRON", DEFAULT_CRON),
-                        help="retraining schedule (env DIGITREC_RETRAIN_CRON)")
-    parser.add_argument("--timezone", default=os.environ.get("DIGITREC_RETRAIN_TZ", DEFAULT_TIMEZONE),
-                        help="schedule time zone (env DIGITREC_RETRAIN_TZ)")
+    parser.add_argument(
+        "--cron",
+        default=os.environ.get("DIGITREC_RETRAIN_CRON", DEFAULT_CRON),
+        help="retraining schedule (env DIGITREC_RETRAIN_CRON)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default=os.environ.get("DIGITREC_RETRAIN_TZ", DEFAULT_TIMEZONE),
+        help="schedule time zone (env DIGITREC_RETRAIN_TZ)",
+    )
     parser.add_argument("--limit", type=int, default=None, help="max concurrent flow runs")
     args = parser.parse_args()
     from prefect import serve

@@ -26,7 +26,9 @@ def data(
     if as_json:
         typer.echo(json.dumps(info.to_dict()))
         return
-    typer.echo(f"data folder   {info.data_dir} ({'built now' if info.rebuilt else 'already built'})")
+    typer.echo(
+        f"data folder   {info.data_dir} ({'built now' if info.rebuilt else 'already built'})"
+    )
     typer.echo(f"train.csv     {info.train_rows:,} rows")
     typer.echo(f"test.csv      {info.test_rows:,} rows")
     typer.echo(f"answers       {info.test_labels_csv or '(none)'}")
@@ -53,8 +55,14 @@ def train(
     from flows.training import train as train_flow
 
     result = train_flow(
-        data_dir=data_dir, profile=profile, epochs=epochs, batch_size=batch_size, seed=seed,
-        validation_fraction=validation_fraction, cv_folds=cv_folds, promote=promote,
+        data_dir=data_dir,
+        profile=profile,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        validation_fraction=validation_fraction,
+        cv_folds=cv_folds,
+        promote=promote,
     )
     hidden = result["hidden_test_accuracy"]
     typer.echo("")
@@ -64,5 +72,50 @@ def train(
     typer.echo(f"submission           {result['submission']}")
     typer.echo(f"validation accuracy  {result['val_accuracy']:.4%}")
     typer.echo(f"hidden-test accuracy {'n/a (no answers)' if hidden is None else f'{hidden:.4%}'}")
-    typer.echo(f"champion             {'yes' if result['champion'] else 'no'} "
-               f"({result['champion_reason']})")
+    typer.echo(
+        f"champion             {'yes' if result['champion'] else 'no'} "
+        f"({result['champion_reason']})"
+    )
+
+
+@app.command()
+def predict(
+    paths: Annotated[list[str], typer.Argument(help="Images, folders of images, or Kaggle CSVs.")],
+    model: Annotated[str, typer.Option(help="'champion', a run id or a .keras path.")] = "champion",
+    top_k: Annotated[int, typer.Option(help="Ranked digits to show per input.")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
+    save_preprocessed: Annotated[
+        str | None, typer.Option(help="Folder for the 28x28 images the model saw.")
+    ] = None,
+) -> None:
+    """Read digits from images or CSV rows; exit 1 when no input could be predicted."""
+    from digitrec.prediction import predict_inputs
+    from digitrec.registry import resolve_model
+
+    try:
+        predictions = predict_inputs(
+            resolve_model(model), paths, top_k=top_k, save_preprocessed_to=save_preprocessed
+        )
+    except (FileNotFoundError, ValueError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    for p in predictions:
+        typer.echo(json.dumps(p.to_dict()) if as_json else describe(p))
+    if all(p.error for p in predictions):
+        raise typer.Exit(1)
+
+
+def describe(p) -> str:
+    """One readable line per input."""
+    if p.error:
+        return f"{p.input}: error: {p.error}"
+    flag = "  (low confidence)" if p.low_confidence else ""
+    if p.digits is not None:
+        per_digit = " ".join(f"{c:.2f}" for c in p.digit_confidences)
+        return f"{p.input}: {p.digits}  confidence {p.confidence:.3f} [{per_digit}]{flag}"
+    top = "  ".join(f"{t['digit']}:{t['probability']:.3f}" for t in p.top_k)
+    return f"{p.input}: {p.digit} ({p.name})  confidence {p.confidence:.3f}  top: {top}{flag}"
+
+
+if __name__ == "__main__":
+    app()

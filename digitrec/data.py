@@ -139,7 +139,9 @@ def diagnose_rows(path: Path, columns: tuple[str, ...]) -> None:
                 if name == LABEL_COLUMN and not 0 <= int(text) < NUM_CLASSES:
                     raise DataError(f"{where}, column 'label': {text} is not a digit 0..9")
                 if not 0 <= int(text) <= 255:
-                    raise DataError(f"{where}, column {name!r}: pixel value {text} is outside 0..255")
+                    raise DataError(
+                        f"{where}, column {name!r}: pixel value {text} is outside 0..255"
+                    )
 
 
 def check_labels(path: Path, labels: np.ndarray) -> None:
@@ -156,7 +158,9 @@ def check_labels(path: Path, labels: np.ndarray) -> None:
 def load_kaggle_dir(data_dir: Path | str) -> tuple[Digits, Digits]:
     """Load `train.csv` and `test.csv` from a Kaggle Digit Recognizer folder."""
     data_dir = Path(data_dir)
-    return load_csv(data_dir / "train.csv", kind="train"), load_csv(data_dir / "test.csv", kind="test")
+    return load_csv(data_dir / "train.csv", kind="train"), load_csv(
+        data_dir / "test.csv", kind="test"
+    )
 
 
 def load_answers(path: Path | str) -> np.ndarray | None:

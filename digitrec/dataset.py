@@ -68,7 +68,10 @@ def load_mnist_arrays(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]
 
 
 def kaggle_split(
-    images: np.ndarray, labels: np.ndarray, test_rows: int = KAGGLE_TEST_ROWS, seed: int = SPLIT_SEED
+    images: np.ndarray,
+    labels: np.ndarray,
+    test_rows: int = KAGGLE_TEST_ROWS,
+    seed: int = SPLIT_SEED,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Stratified, shuffled split into (train_x, train_y, test_x, test_y)."""
     from sklearn.model_selection import train_test_split
@@ -114,9 +117,9 @@ def is_intact(out_dir: Path) -> bool:
     try:
         manifest = json.loads((out_dir / MANIFEST).read_text())
         files = manifest["files"]
-        return files["train.csv"]["rows"] + files["test.csv"]["rows"] == manifest["total_rows"] and all(
-            sha256_file(out_dir / name) == files[name]["sha256"] for name in FILES
-        )
+        return files["train.csv"]["rows"] + files["test.csv"]["rows"] == manifest[
+            "total_rows"
+        ] and all(sha256_file(out_dir / name) == files[name]["sha256"] for name in FILES)
     except (OSError, KeyError, TypeError, ValueError):
         return False
 

@@ -73,7 +73,9 @@ def build_model(architecture: str, seed: int = 0):
     from keras import layers
 
     if architecture not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {architecture!r}; choose from {sorted(ARCHITECTURES)}")
+        raise ValueError(
+            f"unknown architecture {architecture!r}; choose from {sorted(ARCHITECTURES)}"
+        )
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(IMAGE_SHAPE, name="pixels")
     x = layers.Rescaling(1 / 255)(inputs)

@@ -20,14 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from digitrec.constants import IMAGE_SIZE, LABEL_NAMES, NUM_CLASSES
+from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.data import DataError, load_csv
 from digitrec.imaging import IMAGE_SUFFIXES, ImageError, read_image, split_digits, to_mnist
 from digitrec.storage import write_text_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
 DEFAULT_TOP_K = 3
-PREDICT_BATCH = 512
 CSV_COLUMNS = ("input", "digit", "name", "confidence", "low_confidence", "top_k", "digits", "error")
 
 
@@ -167,28 +166,19 @@ def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, p
 
 def predict_batch(model_path: Path, images: list[np.ndarray]) -> np.ndarray:
     """Softmax probabilities (M, 10) for MNIST-style images; loads the model only if needed."""
+    from digitrec.runtime import load_predictor
+
     if not images:
         return np.zeros((0, NUM_CLASSES), np.float32)
-    model = load_model(model_path)
+    predictor, _ = load_predictor(model_path)
     batch = np.stack(images).astype(np.float32)[..., np.newaxis]  # (M, 28, 28, 1) in 0..255
-    probabilities = np.asarray(model.predict(batch, batch_size=PREDICT_BATCH, verbose=0))
+    probabilities = predictor(batch)
     if probabilities.shape != (len(images), NUM_CLASSES):
         raise ValueError(
             f"{model_path}: model output has shape {probabilities.shape}, expected "
             f"({len(images)}, {NUM_CLASSES}) softmax probabilities"
         )
     return probabilities
-
-
-def load_model(model_path: Path):
-    """Load a Keras 3 `.keras` model (TensorFlow is imported here, not at module import)."""
-    import keras
-
-    model = keras.saving.load_model(model_path, compile=False)
-    expected = (None, IMAGE_SIZE, IMAGE_SIZE, 1)
-    if tuple(model.input_shape) != expected:
-        raise ValueError(f"{model_path}: model input is {model.input_shape}, expected {expected}")
-    return model
 
 
 def assemble(

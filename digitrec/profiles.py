@@ -25,10 +25,19 @@ SHORT = 2  # epochs each model gets in the comparison
 
 FAST = Profile(
     name="fast",
-    baseline=TrainConfig("baseline", epochs=SHORT, batch_size=128, augmentation=None,
-                         label_smoothing=0.0, peak_learning_rate=2e-3),
-    candidates=(TrainConfig("compact", epochs=SHORT, batch_size=256, augmentation=None,
-                            peak_learning_rate=6e-3),),
+    baseline=TrainConfig(
+        "baseline",
+        epochs=SHORT,
+        batch_size=128,
+        augmentation=None,
+        label_smoothing=0.0,
+        peak_learning_rate=2e-3,
+    ),
+    candidates=(
+        TrainConfig(
+            "compact", epochs=SHORT, batch_size=256, augmentation=None, peak_learning_rate=6e-3
+        ),
+    ),
     augmented_epochs=8,
     augmented_learning_rate=6e-3,
     cv_folds=0,  # 5 folds would cost about 5 more trainings: over the 6-minute budget
@@ -40,8 +49,9 @@ STANDARD = Profile(
     baseline=FAST.baseline,
     candidates=(
         FAST.candidates[0],
-        TrainConfig("strong", epochs=SHORT, batch_size=128, augmentation=None,
-                    peak_learning_rate=3e-3),
+        TrainConfig(
+            "strong", epochs=SHORT, batch_size=128, augmentation=None, peak_learning_rate=3e-3
+        ),
     ),
     augmented_epochs=30,
     augmented_learning_rate=3e-3,
@@ -59,7 +69,9 @@ def get_profile(name: str, **overrides) -> Profile:
     return replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
 
 
-def augmented_config(profile: Profile, best: TrainConfig, seed: int, batch_size: int | None) -> TrainConfig:
+def augmented_config(
+    profile: Profile, best: TrainConfig, seed: int, batch_size: int | None
+) -> TrainConfig:
     """The retraining recipe: the best candidate's architecture, with augmentation."""
     return replace(
         best,

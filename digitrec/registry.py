@@ -47,13 +47,18 @@ def champion() -> dict | None:
     return next((m for m in registry["models"] if m["run_id"] == registry["champion"]), None)
 
 
-def decide_promotion(candidate_accuracy: float, champion_accuracy: float | None) -> tuple[bool, str]:
+def decide_promotion(
+    candidate_accuracy: float, champion_accuracy: float | None
+) -> tuple[bool, str]:
     """Promote only a model that beats the champion on the same validation data."""
     if champion_accuracy is None:
         return True, "no champion yet"
     if candidate_accuracy > champion_accuracy:
         return True, f"beats the champion ({candidate_accuracy:.4%} > {champion_accuracy:.4%})"
-    return False, f"does not beat the champion ({candidate_accuracy:.4%} <= {champion_accuracy:.4%})"
+    return (
+        False,
+        f"does not beat the champion ({candidate_accuracy:.4%} <= {champion_accuracy:.4%})",
+    )
 
 
 def register(record: dict, promote: bool) -> dict:
@@ -83,5 +88,7 @@ def resolve_model(ref: str = "champion") -> Path:
         return as_path
     run_model = runs_dir() / ref / "model.keras"
     if not run_model.is_file():
-        raise FileNotFoundError(f"{ref!r} is neither 'champion', a run id with a model, nor a .keras file")
+        raise FileNotFoundError(
+            f"{ref!r} is neither 'champion', a run id with a model, nor a .keras file"
+        )
     return run_model

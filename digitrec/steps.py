@@ -18,6 +18,14 @@ from digitrec.storage import runs_dir, write_bytes_atomic, write_json_atomic, wr
 from digitrec.training import EpochCallback, TrainConfig, fit, predict_proba, stratified_split
 
 
+def probabilities(model_path: str | Path, images: np.ndarray) -> np.ndarray:
+    """(N, 10) probabilities from a saved model, through its LiteRT export when there is one."""
+    from digitrec.runtime import load_predictor
+
+    predictor, _ = load_predictor(model_path)
+    return predictor(images.reshape(-1, 28, 28, 1).astype(np.float32))
+
+
 def new_run_dir(profile: str) -> Path:
     """A fresh run folder named by UTC time, profile and a random suffix."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
@@ -37,7 +45,9 @@ def prepare_data(data_dir: str | None) -> dict:
         folder = Path(data_dir).expanduser().resolve()
         for name in ("train.csv", "test.csv"):
             if not (folder / name).is_file():
-                raise FileNotFoundError(f"{folder / name}: not found (a Kaggle folder needs {name})")
+                raise FileNotFoundError(
+                    f"{folder / name}: not found (a Kaggle folder needs {name})"
+                )
     answers = folder / "test_labels.csv"
     return {
         "data_dir": str(folder),
@@ -55,7 +65,11 @@ def validate_data(train_csv: str, test_csv: str, run_dir: Path) -> dict:
     write_json_atomic(run_dir / "validation.json", report.to_dict())
     write_bytes_atomic(run_dir / "validation.md", report.to_markdown().encode())
     require_valid(report)
-    return {"checks": len(report.checks), "seconds": report.seconds, "markdown": report.to_markdown()}
+    return {
+        "checks": len(report.checks),
+        "seconds": report.seconds,
+        "markdown": report.to_markdown(),
+    }
 
 
 def visualize_data(train_csv: str, run_dir: Path) -> dict[str, str]:
@@ -105,8 +119,11 @@ def train_stage(
     train, train_idx, val_idx = load_split(train_csv, split_path)
     x_val, y_val = train.images[val_idx], train.labels[val_idx]
     result = fit(
-        config, (train.images[train_idx], train.labels[train_idx]), (x_val, y_val),
-        initial_model_path=initial_model, on_epoch=on_epoch,
+        config,
+        (train.images[train_idx], train.labels[train_idx]),
+        (x_val, y_val),
+        initial_model_path=initial_model,
+        on_epoch=on_epoch,
     )
     model_path = write_with(run_dir / "models" / f"{stage}.keras", result.model.save)
     probs = predict_proba(result.model, x_val)  # (N_val, 10)
@@ -131,15 +148,18 @@ def best_stage(summaries: list[dict]) -> dict:
 
 
 def evaluate_model(
-    model_path: str, train_csv: str, split_path: str, run_dir: Path, stages: list[dict], seed: int,
+    model_path: str,
+    train_csv: str,
+    split_path: str,
+    run_dir: Path,
+    stages: list[dict],
+    seed: int,
     bootstrap_resamples: int = 1000,
 ) -> dict:
     """Accuracy estimates, confusion matrix, per-digit report, mistakes and comparison figures."""
-    import keras
-
     train, _, val_idx = load_split(train_csv, split_path)
     x_val, y_val = train.images[val_idx], train.labels[val_idx]
-    probs = predict_proba(keras.saving.load_model(model_path), x_val)  # (N_val, 10)
+    probs = probabilities(model_path, x_val)  # (N_val, 10)
     y_pred = probs.argmax(1)
     cm = evaluation.confusion(y_val, y_pred)
     wrong = evaluation.misclassified_indices(y_val, probs)
@@ -149,50 +169,72 @@ def evaluate_model(
         "classification_report": evaluation.classification_table(y_val, y_pred),
         "most_confused": evaluation.most_confused_pairs(cm),
         "comparison": [
-            {"model": s["stage"], "architecture": s["architecture"], "parameters": s["parameters"],
-             "epochs": s["config"]["epochs"], "augmented": s["config"]["augmentation"] is not None,
-             "train_seconds": s["train_seconds"], "val_accuracy": s["val_accuracy"]}
+            {
+                "model": s["stage"],
+                "architecture": s["architecture"],
+                "parameters": s["parameters"],
+                "epochs": s["config"]["epochs"],
+                "augmented": s["config"]["augmentation"] is not None,
+                "train_seconds": s["train_seconds"],
+                "val_accuracy": s["val_accuracy"],
+            }
             for s in stages
         ],
     }
-    lo, hi = evaluation.bootstrap_interval(y_val, y_pred, n_resamples=bootstrap_resamples, seed=seed)
+    lo, hi = evaluation.bootstrap_interval(
+        y_val, y_pred, n_resamples=bootstrap_resamples, seed=seed
+    )
     metrics["holdout"].update(bootstrap_low=lo, bootstrap_high=hi)
-    save_figures(run_dir, {
-        "confusion_matrix": visualization.confusion_figure(cm),
-        "misclassified": visualization.misclassified_gallery(
-            x_val[wrong], y_val[wrong], y_pred[wrong], probs[wrong, y_pred[wrong]]),
-        "training_curves": visualization.training_curves({s["stage"]: s["history"] for s in stages}),
-        "model_comparison": visualization.model_comparison(metrics["comparison"]),
-    })
+    save_figures(
+        run_dir,
+        {
+            "confusion_matrix": visualization.confusion_figure(cm),
+            "misclassified": visualization.misclassified_gallery(
+                x_val[wrong], y_val[wrong], y_pred[wrong], probs[wrong, y_pred[wrong]]
+            ),
+            "training_curves": visualization.training_curves(
+                {s["stage"]: s["history"] for s in stages}
+            ),
+            "model_comparison": visualization.model_comparison(metrics["comparison"]),
+        },
+    )
     write_json_atomic(run_dir / "evaluation.json", metrics)
     return metrics
 
 
-def cross_validate(config: TrainConfig, train_csv: str, folds: int, seed: int, run_dir: Path,
-                   on_epoch: EpochCallback | None = None) -> dict:
+def cross_validate(
+    config: TrainConfig,
+    train_csv: str,
+    folds: int,
+    seed: int,
+    run_dir: Path,
+    on_epoch: EpochCallback | None = None,
+) -> dict:
     """Stratified k-fold accuracy of a training recipe on the whole train set."""
     train = load_csv(train_csv, kind="train")
     accuracies = []
-    for fold, (train_idx, val_idx) in enumerate(evaluation.stratified_folds(train.labels, folds, seed)):
+    for fold, (train_idx, val_idx) in enumerate(
+        evaluation.stratified_folds(train.labels, folds, seed)
+    ):
         result = fit(config, (train.images[train_idx], train.labels[train_idx]), on_epoch=on_epoch)
         probs = predict_proba(result.model, train.images[val_idx])
         accuracies.append(float((probs.argmax(1) == train.labels[val_idx]).mean()))
         print(f"fold {fold + 1}/{folds}: accuracy {accuracies[-1]:.4%}")
-    summary = evaluation.cv_summary(accuracies) | {"fold_accuracies": accuracies,
-                                                   "recipe": config.to_dict()}
+    summary = evaluation.cv_summary(accuracies) | {
+        "fold_accuracies": accuracies,
+        "recipe": config.to_dict(),
+    }
     write_json_atomic(run_dir / "cross_validation.json", summary)
     return summary
 
 
 def make_submission(model_path: str, test_csv: str, answers_csv: str | None, run_dir: Path) -> dict:
     """Predict the test set, write and verify submission.csv, score it when answers exist."""
-    import keras
-
     from digitrec.submission import score_submission, verify_submission, write_submission
 
     test = load_csv(test_csv, kind="test")
     started = time.perf_counter()
-    labels = predict_proba(keras.saving.load_model(model_path), test.images).argmax(1)
+    labels = probabilities(model_path, test.images).argmax(1)
     seconds = time.perf_counter() - started
     path = run_dir / "submission.csv"
     write_submission(labels, path)
@@ -208,28 +250,47 @@ def make_submission(model_path: str, test_csv: str, answers_csv: str | None, run
 
 def champion_accuracy_on(train_csv: str, split_path: str) -> tuple[str | None, float | None]:
     """The current champion's accuracy on this run's validation split (None without one)."""
-    import keras
-
     from digitrec.registry import champion
 
     record = champion()
     if record is None or not Path(record["model_path"]).is_file():
         return None, None
     train, _, val_idx = load_split(train_csv, split_path)
-    probs = predict_proba(keras.saving.load_model(record["model_path"]), train.images[val_idx])
+    probs = probabilities(record["model_path"], train.images[val_idx])
     return record["run_id"], float((probs.argmax(1) == train.labels[val_idx]).mean())
 
 
-def register_run(run_dir: Path, final_stage: dict, data: dict, metrics: dict, submission: dict,
-                 split_path: str, promote: bool, profile: str) -> dict:
-    """Copy the final model to model.keras, register it, and promote it if it earns it."""
+def export_model(final_stage: dict, train_csv: str, split_path: str, run_dir: Path) -> dict:
+    """The run's model.keras, and model.tflite when LiteRT predicts the same validation digits."""
     import shutil
 
+    import keras
+
+    from digitrec.runtime import export_litert
+
+    model_path = write_with(
+        run_dir / "model.keras", lambda tmp: shutil.copyfile(final_stage["model_path"], tmp)
+    )
+    train, _, val_idx = load_split(train_csv, split_path)
+    exported = export_litert(keras.saving.load_model(model_path), model_path, train.images[val_idx])
+    return {"model_path": str(model_path), "litert_path": str(exported) if exported else None}
+
+
+def register_run(
+    run_dir: Path,
+    final_stage: dict,
+    data: dict,
+    metrics: dict,
+    submission: dict,
+    split_path: str,
+    promote: bool,
+    profile: str,
+) -> dict:
+    """Register the run's model, and promote it if it earns it."""
     from digitrec.data import file_fingerprint
     from digitrec.registry import decide_promotion, register
 
-    model_path = write_with(run_dir / "model.keras",
-                            lambda tmp: shutil.copyfile(final_stage["model_path"], tmp))
+    model_path = run_dir / "model.keras"
     champion_id, champion_acc = champion_accuracy_on(data["train_csv"], split_path)
     accuracy = metrics["holdout"]["accuracy"]
     earned, reason = decide_promotion(accuracy, champion_acc)
@@ -256,10 +317,14 @@ def register_run(run_dir: Path, final_stage: dict, data: dict, metrics: dict, su
 
 def summarise(run_dir: Path) -> dict:
     """metrics.json: the run's headline numbers, gathered from the step files."""
+
     def read(name: str) -> dict | None:
         path = run_dir / name
         return json.loads(path.read_text()) if path.exists() else None
 
-    return {"run_id": run_dir.name, "evaluation": read("evaluation.json"),
-            "cross_validation": read("cross_validation.json"),
-            "registration": read("registration.json")}
+    return {
+        "run_id": run_dir.name,
+        "evaluation": read("evaluation.json"),
+        "cross_validation": read("cross_validation.json"),
+        "registration": read("registration.json"),
+    }

@@ -48,7 +48,9 @@ class TrainResult:
     images_per_second: float
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Train and validation row indices; the same labels, fraction and seed give the same split."""
     from sklearn.model_selection import train_test_split
 
@@ -78,9 +80,14 @@ def random_affine(images, seed, aug: Augmentation):
     # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2).
     transforms = tf.stack(
         [
-            cos, -sin, centre - cos * centre + sin * centre - tx,
-            sin, cos, centre - sin * centre - cos * centre - ty,
-            zeros, zeros,
+            cos,
+            -sin,
+            centre - cos * centre + sin * centre - tx,
+            sin,
+            cos,
+            centre - sin * centre - cos * centre - ty,
+            zeros,
+            zeros,
         ],
         axis=1,
     )  # (B, 8)
@@ -95,7 +102,7 @@ def random_affine(images, seed, aug: Augmentation):
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray, config: TrainConfig, training: bool):
-    """Batched (float32 (B, 28, 28, 1), one-hot (B, 10)) pairs; shuffled and jittered when training."""
+    """Batches of (float32 (B, 28, 28, 1), one-hot (B, 10)); shuffled and jittered for training."""
     import tensorflow as tf
 
     x = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1)  # (N, 28, 28, 1) uint8
@@ -177,13 +184,21 @@ def fit(
     callbacks = [ProgressCallback(on_epoch, config.epochs)] if on_epoch else []
     started = time.perf_counter()
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=config.epochs, verbose=0, callbacks=callbacks,
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        verbose=0,
+        callbacks=callbacks,
         shuffle=False,  # tf.data already shuffles
     )
     seconds = time.perf_counter() - started
     images = config.epochs * len(train[0])
-    return TrainResult(model, {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                       seconds, images / seconds)
+    return TrainResult(
+        model,
+        {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        seconds,
+        images / seconds,
+    )
 
 
 def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:

@@ -16,14 +16,23 @@ class AllInputsFailed(RuntimeError):
 
 @flow(name="predict", log_prints=True, flow_run_name="predict-{model}")
 def predict(
-    inputs: Annotated[list[str], Field(min_length=1, description="Image files (PNG, JPEG, BMP, TIFF, WebP), "
-                      "folders of them, or Kaggle-format CSV files")],
-    model: Annotated[str, Field(description="'champion', a training run id, or a .keras "
-                     "path")] = "champion",
-    top_k: Annotated[int, Field(ge=1, le=10, description="How many ranked digits to "
-                     "return per input")] = 3,
-    save_preprocessed: Annotated[bool, Field(description="Also save the 28x28 image the model "
-                                 "saw for each image file")] = False,
+    inputs: Annotated[
+        list[str],
+        Field(
+            min_length=1,
+            description="Image files (PNG, JPEG, BMP, TIFF, WebP), "
+            "folders of them, or Kaggle-format CSV files",
+        ),
+    ],
+    model: Annotated[
+        str, Field(description="'champion', a training run id, or a .keras path")
+    ] = "champion",
+    top_k: Annotated[
+        int, Field(ge=1, le=10, description="How many ranked digits to return per input")
+    ] = 3,
+    save_preprocessed: Annotated[
+        bool, Field(description="Also save the 28x28 image the model saw for each image file")
+    ] = False,
 ) -> dict:
     """Predict digits; a bad input is reported with its reason while the others are predicted."""
     model_path = resolve_model_path(model)

@@ -17,7 +17,7 @@ from tasks.evaluation import evaluate_model
 from tasks.registry import register_model
 from tasks.report import publish_report
 from tasks.submission import make_submission
-from tasks.training import cross_validate, split_data, train_stage
+from tasks.training import cross_validate, export_model, split_data, train_stage
 
 
 @task(cache_policy=NO_CACHE)
@@ -30,26 +30,48 @@ def start_run(profile: str):
 
 @flow(name="train", log_prints=True, flow_run_name="train-{profile}")
 def train(
-    data_dir: Annotated[str | None, Field(description="Kaggle Digit Recognizer folder with "
-                        "train.csv and test.csv; empty = the embedded MNIST")] = None,
-    profile: Annotated[Literal["fast", "standard"], Field(description="fast: compact CNN, about "
-                       "5 minutes on 2 cores; standard: stronger CNN, longer schedule")] = "fast",
-    epochs: Annotated[int | None, Field(ge=1, le=200, description="Override: epochs of the "
-                      "augmented retraining")] = None,
-    batch_size: Annotated[int | None, Field(ge=8, le=4096, description="Override: batch size of "
-                          "the augmented retraining")] = None,
-    seed: Annotated[int, Field(description="Seed for the split, initialisation and "
-                    "augmentation")] = 0,
-    validation_fraction: Annotated[float | None, Field(gt=0, lt=0.5, description="Override: "
-                                   "share of train.csv held out for validation")] = None,
-    cv_folds: Annotated[int | None, Field(ge=0, le=10, description="Override: stratified k-fold "
-                        "cross-validation folds (0 = off)")] = None,
-    promote: Annotated[bool, Field(description="Make the model champion if it beats the "
-                       "current one")] = True,
+    data_dir: Annotated[
+        str | None,
+        Field(
+            description="Kaggle Digit Recognizer folder with "
+            "train.csv and test.csv; empty = the embedded MNIST"
+        ),
+    ] = None,
+    profile: Annotated[
+        Literal["fast", "standard"],
+        Field(
+            description="fast: compact CNN, about "
+            "5 minutes on 2 cores; standard: stronger CNN, longer schedule"
+        ),
+    ] = "fast",
+    epochs: Annotated[
+        int | None, Field(ge=1, le=200, description="Override: epochs of the augmented retraining")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        Field(ge=8, le=4096, description="Override: batch size of the augmented retraining"),
+    ] = None,
+    seed: Annotated[
+        int, Field(description="Seed for the split, initialisation and augmentation")
+    ] = 0,
+    validation_fraction: Annotated[
+        float | None,
+        Field(gt=0, lt=0.5, description="Override: share of train.csv held out for validation"),
+    ] = None,
+    cv_folds: Annotated[
+        int | None,
+        Field(
+            ge=0, le=10, description="Override: stratified k-fold cross-validation folds (0 = off)"
+        ),
+    ] = None,
+    promote: Annotated[
+        bool, Field(description="Make the model champion if it beats the current one")
+    ] = True,
 ) -> dict:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers."""
-    plan = get_profile(profile, augmented_epochs=epochs, validation_fraction=validation_fraction,
-                       cv_folds=cv_folds)
+    plan = get_profile(
+        profile, augmented_epochs=epochs, validation_fraction=validation_fraction, cv_folds=cv_folds
+    )
     run_dir = start_run(profile)
     data = prepare_data(data_dir)
     validation = validate_data(data["train_csv"], data["test_csv"], run_dir)
@@ -57,33 +79,70 @@ def train(
     split = split_data(data["train_csv"], plan.validation_fraction, seed, run_dir)
 
     # Baseline, then improved candidates on the same short budget: the best one is retrained.
-    stages = [train_stage("baseline", replace(plan.baseline, seed=seed), data["train_csv"], split,
-                          run_dir)]
-    candidates = [train_stage(f"optimized-{c.architecture}", replace(c, seed=seed),
-                              data["train_csv"], split, run_dir) for c in plan.candidates]
+    stages = [
+        train_stage(
+            "baseline", replace(plan.baseline, seed=seed), data["train_csv"], split, run_dir
+        )
+    ]
+    candidates = [
+        train_stage(
+            f"optimized-{c.architecture}", replace(c, seed=seed), data["train_csv"], split, run_dir
+        )
+        for c in plan.candidates
+    ]
     best = steps.best_stage(candidates)
     best_config = plan.candidates[candidates.index(best)]
     final_config = augmented_config(plan, best_config, seed, batch_size)
-    final = train_stage("final-augmented", final_config, data["train_csv"], split, run_dir,
-                        initial_model=best["model_path"])
+    final = train_stage(
+        "final-augmented",
+        final_config,
+        data["train_csv"],
+        split,
+        run_dir,
+        initial_model=best["model_path"],
+    )
     stages += [*candidates, final]
+    model = export_model(final, data["train_csv"], split, run_dir)
 
-    metrics = evaluate_model(final["model_path"], data["train_csv"], split, run_dir, stages, seed,
-                             plan.bootstrap_resamples)
+    metrics = evaluate_model(
+        model["model_path"],
+        data["train_csv"],
+        split,
+        run_dir,
+        stages,
+        seed,
+        plan.bootstrap_resamples,
+    )
     cv, cv_note = None, None
     if plan.cv_folds >= 2:
         recipe = replace(final_config, epochs=plan.cv_epochs or final_config.epochs)
         cv = cross_validate(recipe, data["train_csv"], plan.cv_folds, seed, run_dir)
-        cv_note = (f"Cross-validation retrains the final recipe ({recipe.architecture}, "
-                   f"{recipe.epochs} augmented epochs) from scratch on each of {plan.cv_folds} folds.")
+        cv_note = (
+            f"Cross-validation retrains the final recipe ({recipe.architecture}, "
+            f"{recipe.epochs} augmented epochs) from scratch on each of {plan.cv_folds} folds."
+        )
     else:
-        cv_note = (f"Cross-validation is off in the {profile} profile: each fold is another full "
-                   "training, over this profile's time budget. Set cv_folds to turn it on.")
-    submission = make_submission(final["model_path"], data["test_csv"], data["answers_csv"], run_dir)
-    registration = register_model(run_dir, final, data, metrics, submission, split, promote, profile)
-    context = {"profile": profile, "data": data, "validation": validation, "stages": stages,
-               "evaluation": metrics, "cross_validation": cv, "cv_note": cv_note,
-               "submission": submission, "registration": registration}
+        cv_note = (
+            f"Cross-validation is off in the {profile} profile: each fold is another full "
+            "training, over this profile's time budget. Set cv_folds to turn it on."
+        )
+    submission = make_submission(
+        model["model_path"], data["test_csv"], data["answers_csv"], run_dir
+    )
+    registration = register_model(
+        run_dir, final, data, metrics, submission, split, promote, profile
+    )
+    context = {
+        "profile": profile,
+        "data": data,
+        "validation": validation,
+        "stages": stages,
+        "evaluation": metrics,
+        "cross_validation": cv,
+        "cv_note": cv_note,
+        "submission": submission,
+        "registration": registration,
+    }
     report = publish_report(run_dir, context)
     return {
         "run_dir": str(run_dir),

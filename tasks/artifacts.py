@@ -9,7 +9,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 def plain(value):
     """numpy scalars and arrays to plain Python (artifacts go through json.dumps)."""
-    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+    return json.loads(
+        json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+    )
 
 
 def publish_markdown(key: str, markdown: str, description: str) -> None:

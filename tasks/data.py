@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from digitrec import markdown as md
 from digitrec import steps
-from tasks.artifacts import publish_markdown, publish_table
+from tasks.artifacts import publish_markdown
 
 
 @task(retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)

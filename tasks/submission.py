@@ -15,6 +15,8 @@ def make_submission(model_path: str, test_csv: str, answers_csv: str | None, run
     """submission.csv (ImageId,Label), verified, scored when answers exist."""
     result = steps.make_submission(model_path, test_csv, answers_csv, run_dir)
     score = result["hidden_test_accuracy"]
-    print(f"submission: {result['rows']} rows -> {result['path']}"
-          + (f"; hidden-test accuracy {score:.4%}" if score is not None else ""))
+    print(
+        f"submission: {result['rows']} rows -> {result['path']}"
+        + (f"; hidden-test accuracy {score:.4%}" if score is not None else "")
+    )
     return result

@@ -16,6 +16,8 @@ def test_digitrec_never_imports_prefect():
         "bad = sorted(m for m in sys.modules if m == 'prefect' or m.startswith('prefect.'))\n"
         "print(','.join(bad))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert len(modules) >= 5
     assert result.stdout.strip() == "", f"digitrec imported Prefect: {result.stdout}"

@@ -77,7 +77,9 @@ def test_non_integer_pixel(tmp_path, train_header):
     pixels = GOOD_PIXELS.copy()
     pixels[10] = "1.5"
     path = write_rows(tmp_path / "f.csv", train_header, [[1, *GOOD_PIXELS], [1, *pixels]])
-    with pytest.raises(DataError, match=r"row 2 \(line 3\), column 'pixel10': '1.5' is not an integer"):
+    with pytest.raises(
+        DataError, match=r"row 2 \(line 3\), column 'pixel10': '1.5' is not an integer"
+    ):
         load_csv(path)
 
 
@@ -94,7 +96,9 @@ def test_out_of_range_pixel(tmp_path, test_header, value):
     pixels = GOOD_PIXELS.copy()
     pixels[42] = value
     path = write_rows(tmp_path / "r.csv", test_header, [pixels])
-    with pytest.raises(DataError, match=rf"row 1 \(line 2\), column 'pixel42': pixel value {value} "):
+    with pytest.raises(
+        DataError, match=rf"row 1 \(line 2\), column 'pixel42': pixel value {value} "
+    ):
         load_csv(path)
 
 
@@ -102,7 +106,9 @@ def test_out_of_range_pixel(tmp_path, test_header, value):
 def test_label_outside_digits(tmp_path, train_header, label):
     rows = [[1, *GOOD_PIXELS], [2, *GOOD_PIXELS], [label, *GOOD_PIXELS]]
     path = write_rows(tmp_path / "l.csv", train_header, rows)
-    with pytest.raises(DataError, match=rf"row 3 \(line 4\), column 'label': {label} is not a digit"):
+    with pytest.raises(
+        DataError, match=rf"row 3 \(line 4\), column 'label': {label} is not a digit"
+    ):
         load_csv(path)
 
 

@@ -27,24 +27,33 @@ def paper_digit(image: np.ndarray, path) -> str:
     return str(path)
 
 
-def test_predict_images_csv_and_bad_inputs(prefect_harness, home, tmp_path, mnist_arrays,
-                                           small_kaggle_dir):
+def test_predict_images_csv_and_bad_inputs(
+    prefect_harness, home, tmp_path, mnist_arrays, small_kaggle_dir
+):
     from flows.predict import predict
 
     images, labels = mnist_arrays
     good = [paper_digit(images[60000 + i], tmp_path / f"d{i}.png") for i in range(6)]
     (tmp_path / "empty.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("not an image")
-    inputs = [*good, str(tmp_path / "empty.png"), str(tmp_path / "text.png"),
-              str(tmp_path / "missing.jpg"), str(small_kaggle_dir / "test.csv")]
+    inputs = [
+        *good,
+        str(tmp_path / "empty.png"),
+        str(tmp_path / "text.png"),
+        str(tmp_path / "missing.jpg"),
+        str(small_kaggle_dir / "test.csv"),
+    ]
     result = predict(inputs=inputs, top_k=2)
     by_input = {p["input"]: p for p in result["predictions"]}
     assert len(result["predictions"]) == 6 + 3 + 200 and result["failed"] == 3
     read = [by_input[g]["digit"] for g in good]
     assert sum(r == int(y) for r, y in zip(read, labels[60000:60006], strict=True)) >= 5
     first = by_input[good[0]]
-    assert first["name"] in ("zero", "one", "two", "three", "four", "five", "six", "seven",
-                             "eight", "nine") and 0 < first["confidence"] <= 1
+    assert (
+        first["name"]
+        in ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+        and 0 < first["confidence"] <= 1
+    )
     assert len(first["top_k"]) == 2
     assert "empty" in by_input[str(tmp_path / "empty.png")]["error"]
     assert "not found" in by_input[str(tmp_path / "missing.jpg")]["error"]
@@ -61,11 +70,13 @@ def test_every_input_failing_fails_the_run(prefect_harness, home, tmp_path):
     from flows.predict import predict
 
     (tmp_path / "blank.png").write_bytes(cv2.imencode(".png", np.full((64, 64), 255, np.uint8))[1])
-    state = predict(inputs=[str(tmp_path / "nope.png"), str(tmp_path / "blank.png")],
-                    return_state=True)
+    state = predict(
+        inputs=[str(tmp_path / "nope.png"), str(tmp_path / "blank.png")], return_state=True
+    )
     assert isinstance(state, State) and state.is_failed()
     assert "every input failed" in state.message or "every input failed" in str(
-        state.result(raise_on_failure=False))
+        state.result(raise_on_failure=False)
+    )
 
 
 def test_unknown_model_is_a_clear_error(prefect_harness, home, tmp_path):

@@ -56,8 +56,12 @@ def test_tiny_fit_learns_and_inference_matches_training_mode(mnist_arrays):
     images, labels = mnist_arrays
     config = TrainConfig("compact", epochs=2, batch_size=64, seed=0)
     seen = []
-    result = fit(config, (images[:2000], labels[:2000]), (images[60000:60500], labels[60000:60500]),
-                 on_epoch=lambda e, n, logs, s: seen.append((e, n, logs["val_accuracy"])))
+    result = fit(
+        config,
+        (images[:2000], labels[:2000]),
+        (images[60000:60500], labels[60000:60500]),
+        on_epoch=lambda e, n, logs, s: seen.append((e, n, logs["val_accuracy"])),
+    )
     assert [e for e, _, _ in seen] == [1, 2] and set(result.history) >= {"loss", "val_accuracy"}
     probs = predict_proba(result.model, images[60000:60500])
     accuracy = (probs.argmax(1) == labels[60000:60500]).mean()

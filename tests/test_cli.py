@@ -1,0 +1,56 @@
+"""The `digitrec` command as a user runs it: a fresh process each time."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from digitrec import registry
+
+
+def digitrec(*args: str, home) -> subprocess.CompletedProcess:
+    env = os.environ | {"DIGITREC_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "digitrec.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_predict_command(tmp_path, monkeypatch, mnist_arrays, strong_model_path):
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
+    registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    images, labels = mnist_arrays
+    path = tmp_path / "digit.png"
+    cv2.imwrite(str(path), cv2.resize(255 - images[60001], (112, 112)))
+    result = digitrec("predict", str(path), str(tmp_path / "missing.png"), "--json", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[0]["digit"] == int(labels[60001]) and lines[0]["error"] is None
+    assert "not found" in lines[1]["error"]
+    plain = digitrec("predict", str(path), "--top-k", "2", home=tmp_path)
+    assert f": {int(labels[60001])} (" in plain.stdout and "top:" in plain.stdout
+    none = digitrec("predict", str(tmp_path / "missing.png"), home=tmp_path)
+    assert none.returncode == 1 and "not found" in none.stdout
+
+
+def test_predict_without_champion_is_a_clear_error(tmp_path):
+    result = digitrec("predict", "x.png", home=tmp_path)
+    assert result.returncode == 2 and "no champion model yet" in result.stderr
+
+
+def test_data_json(tmp_path, small_kaggle_dir):
+    # The embedded data is built under DIGITREC_HOME on first use (about 10 s).
+    result = digitrec("data", "--json", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["train_rows"] == 42_000 and info["test_rows"] == 28_000
+    assert sum(info["class_counts"].values()) == 42_000
+    assert np.isclose(min(info["class_counts"].values()) / 42_000, 0.09, atol=0.01)

@@ -1,0 +1,114 @@
+"""The `train` flow end to end on 800 real images, under a Prefect test harness."""
+
+import asyncio
+import json
+
+import pandas as pd
+import pytest
+
+from digitrec import registry
+from digitrec.data import load_answers
+from tests.conftest import write_rows
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def read_artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def latest():
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+            )
+            return found[-1] if found else None
+
+    return asyncio.run(latest())
+
+
+def test_train_flow_end_to_end(prefect_harness, home, small_kaggle_dir, strong_model_path):
+    from flows.training import train
+
+    result = train(data_dir=str(small_kaggle_dir), epochs=1, seed=0)
+    run_dir = home / "runs" / result["run_dir"].split("/")[-1]
+    for name in (
+        "model.keras",
+        "report.md",
+        "submission.csv",
+        "validation.json",
+        "split.npz",
+        "evaluation.json",
+        "registration.json",
+        "stages/baseline.json",
+        "stages/optimized-compact.json",
+        "stages/final-augmented.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    figures = {p.stem for p in (run_dir / "figures").glob("*.png")}
+    assert figures >= {
+        "samples",
+        "class_balance",
+        "mean_images",
+        "pixel_histogram",
+        "confusion_matrix",
+        "misclassified",
+        "training_curves",
+        "model_comparison",
+    }
+    # Submission: ImageId 1..200 and labels that score like the reported hidden-test accuracy.
+    submission = pd.read_csv(run_dir / "submission.csv")
+    assert list(submission.columns) == ["ImageId", "Label"]
+    assert submission["ImageId"].tolist() == list(range(1, 201))
+    answers = load_answers(small_kaggle_dir / "test_labels.csv")
+    assert result["hidden_test_accuracy"] == pytest.approx((submission["Label"] == answers).mean())
+    assert result["hidden_test_accuracy"] > 0.5
+    # First model with no champion: promoted.
+    assert result["champion"] is True
+    assert registry.champion()["run_id"] == run_dir.name
+    # Artifacts, read back through the Prefect API.
+    report = read_artifact("train-report")
+    assert report is not None and "data:image/png;base64," in report.data
+    assert run_dir.name in report.data and "Classification report" in report.data
+    cm = read_artifact("confusion-matrix")
+    rows = json.loads(cm.data) if isinstance(cm.data, str) else cm.data
+    assert len(rows) == 10
+    assert sum(sum(v for k, v in r.items() if k != "true") for r in rows) == 60  # 10% of 600
+    assert read_artifact("classification-report") is not None
+    assert (run_dir / "report.md").read_text() == report.data
+
+    # A much stronger champion (trained on 6,000 images) is kept: the tiny run does not beat it.
+    registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    second = train(data_dir=str(small_kaggle_dir), epochs=1, seed=0)
+    assert second["champion"] is False and "does not beat" in second["champion_reason"]
+    assert registry.champion()["run_id"] == "strong"
+    assert len(registry.read_registry()["models"]) == 3
+
+
+def test_bad_data_fails_the_run_and_keeps_the_champion(
+    prefect_harness, home, small_kaggle_dir, strong_model_path, train_header
+):
+    from flows.training import train
+
+    registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    before = registry.registry_path().read_bytes()
+    bad = home / "bad"
+    bad.mkdir(parents=True)
+    rows = [[d % 10, *([0] * 300), 200, *([0] * 483)] for d in range(40)]
+    rows[7][0] = 10  # label 10 on data row 8
+    write_rows(bad / "train.csv", train_header, rows)
+    (bad / "test.csv").write_text((small_kaggle_dir / "test.csv").read_text())
+    with pytest.raises(ValueError, match="label"):
+        train(data_dir=str(bad), epochs=1)
+    assert registry.registry_path().read_bytes() == before
+    failed = read_artifact("data-validation")
+    assert failed is not None and "label" in failed.data
+    assert not any(home.glob("runs/*/model.keras"))
+    stored = json.loads(next(home.glob("runs/*/validation.json")).read_text())
+    assert stored["success"] is False
