@@ -41,6 +41,17 @@ def small_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def medium_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
+    """3,000 train / 500 test real MNIST images: enough for a tiny flow run to learn."""
+    from digitrec.dataset import write_kaggle_files
+
+    images, labels = mnist_arrays
+    out = tmp_path_factory.mktemp("kaggle-medium")
+    write_kaggle_files(out, images[:3000], labels[:3000], images[3000:3500], labels[3000:3500])
+    return out
+
+
 def write_rows(path: Path, header: list[str], rows: list[list]) -> Path:
     """Write a small CSV by hand (for bad-data cases)."""
     lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
