@@ -27,6 +27,7 @@ data: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/digitrec data
+	$(BIN)/digitrec train --profile $(PROFILE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
