@@ -87,6 +87,9 @@ def predict(
     save_preprocessed: Annotated[
         str | None, typer.Option(help="Folder for the 28x28 images the model saw.")
     ] = None,
+    runtime: Annotated[
+        str, typer.Option(help="auto (LiteRT export when present), litert or keras.")
+    ] = "auto",
 ) -> None:
     """Read digits from images or CSV rows; exit 1 when no input could be predicted."""
     from digitrec.prediction import predict_inputs
@@ -94,7 +97,11 @@ def predict(
 
     try:
         predictions = predict_inputs(
-            resolve_model(model), paths, top_k=top_k, save_preprocessed_to=save_preprocessed
+            resolve_model(model),
+            paths,
+            top_k=top_k,
+            save_preprocessed_to=save_preprocessed,
+            runtime=runtime,
         )
     except (FileNotFoundError, ValueError) as error:
         typer.echo(f"error: {error}", err=True)

@@ -112,6 +112,7 @@ def predict_inputs(
     top_k: int = DEFAULT_TOP_K,
     save_preprocessed_to: Path | str | None = None,
     multi_digit: bool | None = None,
+    runtime: str = "auto",
 ) -> list[Prediction]:
     """Predict every input with one model load and one batched `model.predict` call.
 
@@ -129,7 +130,7 @@ def predict_inputs(
     save_dir = Path(save_preprocessed_to) if save_preprocessed_to is not None else None
     prepared = [prepare(item, index, multi_digit, save_dir) for index, item in enumerate(items)]
     batch = [image for images, _, _ in prepared for image in images]
-    probabilities = predict_batch(model_path, batch)  # (M, 10)
+    probabilities = predict_batch(model_path, batch, runtime)  # (M, 10)
     return list(assemble(items, prepared, probabilities, top_k))
 
 
@@ -164,13 +165,13 @@ def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, p
     return save_dir / f"{index:04d}-{stem}{suffix}.png"
 
 
-def predict_batch(model_path: Path, images: list[np.ndarray]) -> np.ndarray:
+def predict_batch(model_path: Path, images: list[np.ndarray], runtime: str = "auto") -> np.ndarray:
     """Softmax probabilities (M, 10) for MNIST-style images; loads the model only if needed."""
     from digitrec.runtime import load_predictor
 
     if not images:
         return np.zeros((0, NUM_CLASSES), np.float32)
-    predictor, _ = load_predictor(model_path)
+    predictor, _ = load_predictor(model_path, runtime)
     batch = np.stack(images).astype(np.float32)[..., np.newaxis]  # (M, 28, 28, 1) in 0..255
     probabilities = predictor(batch)
     if probabilities.shape != (len(images), NUM_CLASSES):

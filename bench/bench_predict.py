@@ -1,0 +1,93 @@
+"""Inference: batch throughput on the 28,000 test rows and single-image latency, warm (model
+loaded) and cold (`digitrec predict one.png` as a fresh process), for Keras and LiteRT.
+
+    .venv/bin/python bench/bench_predict.py [--model champion] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitrec.data import load_csv
+from digitrec.dataset import ensure_embedded_data
+from digitrec.imaging import read_image, to_mnist
+from digitrec.registry import resolve_model
+from digitrec.runtime import load_predictor
+
+CLI = [sys.executable, "-m", "digitrec.cli", "predict"]
+
+
+def batch_throughput(predictor, images: np.ndarray, repeats: int) -> float:
+    x = images[..., None].astype(np.float32)  # (N, 28, 28, 1)
+    predictor(x[:256])  # warm-up
+    best = min(timed(lambda: predictor(x)) for _ in range(repeats))
+    return len(x) / best
+
+
+def timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def warm_latency(predictor, image_path: Path, repeats: int = 50) -> float:
+    """Median seconds for read + preprocess + predict of one image with the model loaded."""
+
+    def one():
+        x = to_mnist(read_image(image_path)).astype(np.float32)[None, ..., None]
+        predictor(x)
+
+    one()
+    return statistics.median(timed(one) for _ in range(repeats))
+
+
+def cold_latency(model: Path, image_path: Path, runtime: str, repeats: int) -> float:
+    """Median wall seconds of a fresh `digitrec predict` process."""
+
+    def run():
+        subprocess.run(
+            [*CLI, str(image_path), "--model", str(model), "--runtime", runtime],
+            check=True,
+            capture_output=True,
+        )
+
+    return statistics.median(timed(run) for _ in range(repeats))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="champion", help="champion, a run id or a .keras path")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    model = resolve_model(args.model)
+    test = load_csv(ensure_embedded_data().test_csv, kind="test")
+    with tempfile.TemporaryDirectory() as tmp:
+        image_path = Path(tmp) / "one.png"
+        cv2.imwrite(str(image_path), cv2.resize(255 - test.images[0], (112, 112)))
+        results = {"model": str(model)}
+        for runtime in ("keras", "litert"):
+            predictor, _ = load_predictor(model, runtime)
+            results[runtime] = {
+                "batch_images_per_second": round(
+                    batch_throughput(predictor, test.images, args.repeats)
+                ),
+                "warm_single_image_ms": round(1000 * warm_latency(predictor, image_path), 1),
+                "cold_cli_seconds": round(
+                    cold_latency(model, image_path, runtime, args.repeats), 2
+                ),
+            }
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
