@@ -10,7 +10,17 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PROFILE ?= fast
 
-.PHONY: setup run test lint data clean
+.PHONY: setup run test lint data clean server server-stop serve deploy
+
+# The local Prefect server: SQLite under $(PREFECT_HOME), bound to loopback only.
+HOST := 127.0.0.1
+PORT ?= 4200
+API_URL := http://$(HOST):$(PORT)/api
+SERVER_PID := $(DIGITREC_HOME)/prefect-server.pid
+SERVER_LOG := $(DIGITREC_HOME)/prefect-server.log
+SERVER_WAIT_S ?= 120
+# Exit 0 when the server's /api/health answers.
+SERVER_UP = $(BIN)/python -c 'import urllib.request as u; u.urlopen("$(API_URL)/health", timeout=2)' 2>/dev/null
 
 # Install only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -25,8 +35,11 @@ setup: $(STAMP)
 data: $(STAMP)
 	$(BIN)/digitrec data
 
+# Train with the server when one answers (the run shows in its UI), else Prefect's ephemeral mode.
 run: $(STAMP)
 	$(BIN)/digitrec data
+	if $(SERVER_UP); then export PREFECT_API_URL=$(API_URL); echo "Prefect server: $(API_URL)"; fi; \
+	$(BIN)/digitrec train --profile $(PROFILE)
 	$(BIN)/digitrec train --profile $(PROFILE)
 
 test: $(STAMP)
@@ -37,3 +50,35 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# A real Prefect server in the background (pid and log under $(DIGITREC_HOME)); waits for health.
+server: $(STAMP)
+	@if $(SERVER_UP); then echo "Prefect server already up: http://$(HOST):$(PORT)"; exit 0; fi; \
+	mkdir -p $(PREFECT_HOME); \
+	PREFECT_UI_API_URL=$(API_URL) setsid nohup $(BIN)/prefect server start \
+		--host $(HOST) --port $(PORT) >$(SERVER_LOG) 2>&1 & echo $$! >$(SERVER_PID); \
+	for i in $$(seq $(SERVER_WAIT_S)); do \
+		if $(SERVER_UP); then echo "Prefect server up: http://$(HOST):$(PORT) (log $(SERVER_LOG))"; exit 0; fi; \
+		kill -0 $$(cat $(SERVER_PID)) 2>/dev/null || { tail -20 $(SERVER_LOG); exit 1; }; \
+		sleep 1; \
+	done; echo "no answer from $(API_URL)/health after $(SERVER_WAIT_S) s; see $(SERVER_LOG)"; exit 1
+
+# Stop the server started by `make server` (its whole process group).
+server-stop:
+	@if [ -f $(SERVER_PID) ] && kill -0 $$(cat $(SERVER_PID)) 2>/dev/null; then \
+		kill -TERM -- -$$(cat $(SERVER_PID)); \
+		for i in $$(seq 30); do kill -0 $$(cat $(SERVER_PID)) 2>/dev/null || break; sleep 1; done; \
+		echo "Prefect server stopped"; \
+	else echo "no Prefect server started by make server"; fi; rm -f $(SERVER_PID)
+
+# Both deployments from one long-running process (Ctrl-C stops it; schedules stay active).
+serve: server
+	PREFECT_API_URL=$(API_URL) $(BIN)/python deployments/serve.py
+
+# prefect.yaml's deployments on the process work pool `digitrec`, then a worker in this clone.
+deploy: server
+	export PREFECT_API_URL=$(API_URL); \
+	$(BIN)/prefect work-pool inspect digitrec >/dev/null 2>&1 \
+		|| $(BIN)/prefect work-pool create digitrec --type process; \
+	$(BIN)/prefect --no-prompt deploy --all && \
+	$(BIN)/prefect worker start --pool digitrec --type process
