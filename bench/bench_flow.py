@@ -1,0 +1,94 @@
+"""Pipeline overhead and memory: run the `train` flow (fast profile by default) in this process
+and report its wall time against the time spent training, each task's run time (read back from
+the Prefect API), data-validation time and peak RSS. Then a `predict` flow run on the 28,000 test
+rows with its own peak RSS (in a fresh process).
+
+    .venv/bin/python bench/bench_flow.py [--profile fast] [--skip-predict]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PREDICT_SNIPPET = """
+import json, resource, sys, time
+from flows.predict import predict
+started = time.perf_counter()
+result = predict(inputs=[sys.argv[1]])
+print(json.dumps({"seconds": round(time.perf_counter() - started, 2),
+                  "rows": len(result["predictions"]),
+                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+"""
+
+
+async def task_times(flow_run_id) -> dict[str, float]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async with get_client() as client:
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+        )
+    return {
+        r.name: round(r.total_run_time.total_seconds(), 2)
+        for r in sorted(runs, key=lambda r: r.start_time or r.expected_start_time)
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--profile", default="fast")
+    parser.add_argument("--skip-predict", action="store_true")
+    args = parser.parse_args()
+    from flows.training import train
+
+    started = time.perf_counter()
+    state = train(profile=args.profile, return_state=True)
+    wall = time.perf_counter() - started
+    result = state.result()
+    run_dir = Path(result["run_dir"])
+    stages = [json.loads(p.read_text()) for p in sorted((run_dir / "stages").glob("*.json"))]
+    training = sum(s["train_seconds"] for s in stages)
+    report = {
+        "profile": args.profile,
+        "run_dir": str(run_dir),
+        "flow_wall_seconds": round(wall, 1),
+        "training_seconds": round(training, 1),
+        "overhead_seconds": round(wall - training, 1),
+        "overhead_share": round((wall - training) / wall, 3),
+        "validation_seconds": json.loads((run_dir / "validation.json").read_text())["seconds"],
+        "val_accuracy": result["val_accuracy"],
+        "hidden_test_accuracy": result["hidden_test_accuracy"],
+        "stages": {
+            s["stage"]: {
+                "seconds": s["train_seconds"],
+                "val_accuracy": s["val_accuracy"],
+                "images_per_second": s["images_per_second"],
+            }
+            for s in stages
+        },
+        "task_seconds": asyncio.run(task_times(state.state_details.flow_run_id)),
+        "train_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+    if not args.skip_predict:
+        from digitrec.dataset import ensure_embedded_data
+
+        out = subprocess.run(
+            [sys.executable, "-c", PREDICT_SNIPPET, ensure_embedded_data().test_csv],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        report["predict_28000_rows"] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
