@@ -16,25 +16,20 @@ class AllInputsFailed(RuntimeError):
 
 @flow(name="predict", log_prints=True, flow_run_name="predict-{model}")
 def predict(
-    inputs: Annotated[
-        list[str],
-        Field(
-            min_length=1,
-            description="Image files (PNG, JPEG, BMP, TIFF, WebP), "
-            "folders of them, or Kaggle-format CSV files",
-        ),
-    ],
-    model: Annotated[
-        str, Field(description="'champion', a training run id, or a .keras path")
-    ] = "champion",
-    top_k: Annotated[
-        int, Field(ge=1, le=10, description="How many ranked digits to return per input")
-    ] = 3,
-    save_preprocessed: Annotated[
-        bool, Field(description="Also save the 28x28 image the model saw for each image file")
-    ] = False,
+    inputs: Annotated[list[str], Field(min_length=1)],
+    model: str = "champion",
+    top_k: Annotated[int, Field(ge=1, le=10)] = 3,
+    save_preprocessed: bool = False,
 ) -> dict:
-    """Predict digits; a bad input is reported with its reason while the others are predicted."""
+    """Predict digits; a bad input is reported with its reason while the others are predicted.
+
+    Args:
+        inputs: Image files (PNG, JPEG, BMP, TIFF, WebP), folders of them, or Kaggle-format CSV
+            files (with or without a label column).
+        model: 'champion', a training run id, or a path to a .keras model.
+        top_k: How many ranked digits to return per input.
+        save_preprocessed: Also save the 28x28 image the model saw for each image file.
+    """
     model_path = resolve_model_path(model)
     result = predict_digits(model_path, inputs, top_k, save_preprocessed)
     if result["failed"] == len(result["predictions"]):

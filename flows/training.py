@@ -30,45 +30,29 @@ def start_run(profile: str):
 
 @flow(name="train", log_prints=True, flow_run_name="train-{profile}")
 def train(
-    data_dir: Annotated[
-        str | None,
-        Field(
-            description="Kaggle Digit Recognizer folder with "
-            "train.csv and test.csv; empty = the embedded MNIST"
-        ),
-    ] = None,
-    profile: Annotated[
-        Literal["fast", "standard"],
-        Field(
-            description="fast: compact CNN, about "
-            "5 minutes on 2 cores; standard: stronger CNN, longer schedule"
-        ),
-    ] = "fast",
-    epochs: Annotated[
-        int | None, Field(ge=1, le=200, description="Override: epochs of the augmented retraining")
-    ] = None,
-    batch_size: Annotated[
-        int | None,
-        Field(ge=8, le=4096, description="Override: batch size of the augmented retraining"),
-    ] = None,
-    seed: Annotated[
-        int, Field(description="Seed for the split, initialisation and augmentation")
-    ] = 0,
-    validation_fraction: Annotated[
-        float | None,
-        Field(gt=0, lt=0.5, description="Override: share of train.csv held out for validation"),
-    ] = None,
-    cv_folds: Annotated[
-        int | None,
-        Field(
-            ge=0, le=10, description="Override: stratified k-fold cross-validation folds (0 = off)"
-        ),
-    ] = None,
-    promote: Annotated[
-        bool, Field(description="Make the model champion if it beats the current one")
-    ] = True,
+    data_dir: str | None = None,
+    profile: Literal["fast", "standard"] = "fast",
+    epochs: Annotated[int | None, Field(ge=1, le=200)] = None,
+    batch_size: Annotated[int | None, Field(ge=8, le=4096)] = None,
+    seed: int = 0,
+    validation_fraction: Annotated[float | None, Field(gt=0, lt=0.5)] = None,
+    cv_folds: Annotated[int | None, Field(ge=0, le=10)] = None,
+    promote: bool = True,
 ) -> dict:
-    """Train, evaluate and register a digit classifier; returns the run's headline numbers."""
+    """Train, evaluate and register a digit classifier; returns the run's headline numbers.
+
+    Args:
+        data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
+            embedded MNIST.
+        profile: fast (compact CNN, about 5 minutes on 2 cores) or standard (stronger CNN,
+            longer schedule, cross-validation).
+        epochs: Override the epochs of the augmented retraining.
+        batch_size: Override the batch size of the augmented retraining.
+        seed: Seed for the validation split, initialisation and augmentation.
+        validation_fraction: Override the share of train.csv held out for validation.
+        cv_folds: Override the stratified k-fold cross-validation folds (0 turns it off).
+        promote: Make the model champion if it beats the current champion.
+    """
     plan = get_profile(
         profile, augmented_epochs=epochs, validation_fraction=validation_fraction, cv_folds=cv_folds
     )
