@@ -1,0 +1,401 @@
+"""Both deployments served by `deployments/serve.py` against a real `prefect server start`,
+driven through the `prefect` CLI as a user would, with states and artifacts read back through
+the Prefect client."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from digitrec import registry
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+PREFECT = str(Path(sys.executable).parent / "prefect")
+SERVER_START_S = 180  # a cold server on 2 busy cores takes 15-60 s
+SERVE_START_S = 180
+FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(prefect_home: Path, **extra: str) -> dict[str, str]:
+    """The environment of every server, serve and CLI subprocess: offline, isolated."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_CLI_COLORS="false",
+        PREFECT_CLI_WRAP_LINES="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        **extra,
+    )
+    return env
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate a subprocess started in its own session, with everything it started."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def wait_for(check, timeout: float, what: str, interval: float = 0.5):
+    """Call `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+
+
+class Server:
+    """A real `prefect server start` on a free loopback port (SQLite in a temporary home)."""
+
+    def __init__(self, home: Path, auth_string: str | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.url}/api"
+        self.home = home
+        self.auth_string = auth_string
+        self.log = home / "server.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        self.home.mkdir(parents=True, exist_ok=True)
+        extra = {"PREFECT_UI_API_URL": self.api_url}  # the UI must call this port, not 4200
+        if self.auth_string:
+            extra["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
+        command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            command,
+            env=base_env(self.home, **extra),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self.healthy, SERVER_START_S, f"prefect server on port {self.port}", 1)
+        return self
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"prefect server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def client_env(self, prefect_home: Path, **extra: str) -> dict[str, str]:
+        env = base_env(prefect_home, PREFECT_API_URL=self.api_url, **extra)
+        if self.auth_string:
+            env["PREFECT_API_AUTH_STRING"] = self.auth_string
+        return env
+
+    def api(self, call):
+        """Run `await call(client)` with a Prefect client of this server."""
+        from prefect.client.orchestration import PrefectClient
+
+        async def run():
+            async with PrefectClient(self.api_url, auth_string=self.auth_string) as client:
+                return await call(client)
+
+        return asyncio.run(run())
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+@contextmanager
+def running_server(home: Path, auth_string: str | None = None) -> Iterator[Server]:
+    server = Server(home, auth_string)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+class Served:
+    """`deployments/serve.py` in a subprocess, serving both deployments to `server`."""
+
+    def __init__(self, server: Server, digitrec_home: Path, prefect_home: Path):
+        self.server, self.digitrec_home, self.prefect_home = server, digitrec_home, prefect_home
+        self.log = prefect_home / "serve.log"
+        self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        return self.server.client_env(self.prefect_home, DIGITREC_HOME=str(self.digitrec_home))
+
+    def start(self) -> Served:
+        self.prefect_home.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "deployments/serve.py"],
+            cwd=REPO,
+            env=self.env(),
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self.ready, SERVE_START_S, "serve.py registering both deployments", 1)
+        return self
+
+    def ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"serve.py exited: {self.log.read_text()[-3000:]}")
+        return "Your deployments are being served" in self.log.read_text()
+
+    def prefect(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        """The `prefect` CLI, run from the repo root as a user would."""
+        return subprocess.run(
+            [PREFECT, *args],
+            cwd=REPO,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def run_deployment(self, name: str, *params: str, timeout: float = 600):
+        """`prefect deployment run NAME --param ... --watch`; returns (result, flow run id)."""
+        args = ["deployment", "run", name, *[a for p in params for a in ("--param", p)]]
+        result = self.prefect(
+            *args, "--watch", "--watch-timeout", str(int(timeout)), timeout=timeout + 30
+        )
+        found = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout)
+        if found is None:
+            raise AssertionError(f"no flow run id in:\n{result.stdout}\n{result.stderr}")
+        return result, found.group(1)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+
+
+def register_champion(digitrec_home: Path, model_path: Path) -> None:
+    """Make `model_path` the champion in `digitrec_home` (the folder the serve process uses)."""
+    previous = os.environ.get("DIGITREC_HOME")
+    os.environ["DIGITREC_HOME"] = str(digitrec_home)
+    try:
+        registry.register({"run_id": "strong", "model_path": str(model_path)}, promote=True)
+    finally:
+        os.environ["DIGITREC_HOME"] = previous or ""
+
+
+def flow_run(server: Server, run_id: str):
+    return server.api(lambda c: c.read_flow_run(run_id))
+
+
+def artifacts_of(server: Server, run_id: str) -> list:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    return server.api(lambda c: c.read_artifacts(artifact_filter=flt))
+
+
+def table_rows(artifact) -> list[dict]:
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    with running_server(tmp_path_factory.mktemp("server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(server, tmp_path_factory, strong_model_path) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("served") / "home"
+    register_champion(home, strong_model_path)
+    served = Served(server, home, tmp_path_factory.mktemp("serve-prefect"))
+    try:
+        yield served.start()
+    finally:
+        served.stop()
+
+
+def test_predict_deployment_from_the_cli(served, server):
+    started = time.monotonic()
+    result, run_id = served.run_deployment("predict/predict", 'inputs=["samples/seven.png"]')
+    seconds = time.monotonic() - started
+    print(f"prefect deployment run predict/predict --watch (one image): {seconds:.1f} s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Completed" in result.stdout
+    assert flow_run(server, run_id).state.type.value == "COMPLETED"
+    (table,) = [a for a in artifacts_of(server, run_id) if a.key == "predictions"]
+    assert table.type == "table"
+    (row,) = table_rows(table)
+    assert row["input"] == "samples/seven.png"
+    assert row["read"] == "7 (seven)" and row["error"] is None
+    assert 0.5 < row["confidence"] <= 1
+    # The CSV the flow wrote lies in the serve process's DIGITREC_HOME.
+    (csv,) = served.digitrec_home.glob("predictions/*/predictions.csv")
+    assert "samples/seven.png" in csv.read_text()
+
+
+def test_retraining_is_scheduled_weekly(served, server):
+    retraining = server.api(lambda c: c.read_deployment_by_name("train/retraining"))
+    (schedule,) = retraining.schedules
+    assert schedule.active is True
+    assert schedule.schedule.cron == "0 3 * * 0"
+    assert schedule.schedule.timezone == "UTC"
+    assert retraining.parameters == {"profile": "fast"}
+    assert retraining.paused is False
+    # The form in the UI comes from the typed parameters.
+    properties = retraining.parameter_openapi_schema["properties"]
+    assert {"data_dir", "profile", "epochs", "promote"} <= set(properties)
+    predict = server.api(lambda c: c.read_deployment_by_name("predict/predict"))
+    assert predict.schedules == []
+    assert "inputs" in predict.parameter_openapi_schema["required"]
+
+
+def test_all_inputs_failing_fails_the_run_and_serve_survives(served, server):
+    result, run_id = served.run_deployment("predict/predict", 'inputs=["samples/missing.png"]')
+    assert result.returncode != 0
+    state = flow_run(server, run_id).state
+    assert state.type.value == "FAILED", state
+    assert "every input failed" in (state.message or "")
+    assert served.process.poll() is None  # the serve process is still up
+    result, run_id = served.run_deployment("predict/predict", 'inputs=["samples/2026.png"]')
+    assert result.returncode == 0, result.stdout + result.stderr
+    (table,) = [a for a in artifacts_of(server, run_id) if a.key == "predictions"]
+    assert table_rows(table)[0]["read"] == "2026"
+
+
+def test_twenty_predict_runs_at_once_all_complete(served, server):
+    async def submit(client):
+        deployment = await client.read_deployment_by_name("predict/predict")
+        runs = await asyncio.gather(
+            *(
+                client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"inputs": [f"samples/{name}.png"]}
+                )
+                for name in ["seven", "three", "zero", "2026"] * 5
+            )
+        )
+        return [r.id for r in runs]
+
+    ids = server.api(submit)
+    assert len(set(ids)) == 20
+
+    def states():
+        async def read(client):
+            from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+            flt = FlowRunFilter(id=FlowRunFilterId(any_=ids))
+            return await client.read_flow_runs(flow_run_filter=flt)
+
+        runs = server.api(read)
+        return runs if all(r.state.type.value in FINAL for r in runs) else None
+
+    runs = wait_for(states, 900, "20 predict runs reaching a final state", 3)
+    assert [r.state.type.value for r in runs] == ["COMPLETED"] * 20
+    assert served.process.poll() is None
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_cancelled_training_keeps_champion_and_earlier_runs(served, server, small_kaggle_dir):
+    from prefect.states import Cancelling
+
+    home = served.digitrec_home
+    # An earlier, finished run folder and the champion's registry, byte for byte.
+    earlier = home / "runs" / "earlier"
+    earlier.mkdir(parents=True, exist_ok=True)
+    (earlier / "metrics.json").write_text('{"accuracy": 0.99}\n')
+    registry_before = (home / "models" / "registry.json").read_bytes()
+    runs_before = tree_digest(home / "runs")
+
+    async def start(client):
+        deployment = await client.read_deployment_by_name("train/retraining")
+        parameters = {"data_dir": str(small_kaggle_dir), "epochs": 200, "promote": True}
+        run = await client.create_flow_run_from_deployment(deployment.id, parameters=parameters)
+        return run.id
+
+    run_id = server.api(start)
+
+    def training():  # a train-<stage> task (train-baseline, ...) is running: mid-training
+        async def read(client):
+            from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+            flt = FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            return await client.read_task_runs(flow_run_filter=flt)
+
+        tasks = server.api(read)
+        return any(t.name.startswith("train-") and t.state.type.value == "RUNNING" for t in tasks)
+
+    wait_for(training, 300, "the train run reaching a training task", 1)
+    server.api(lambda c: c.set_flow_run_state(run_id, Cancelling(), force=True))
+    state = wait_for(
+        lambda: (s := flow_run(server, run_id).state).type.value in FINAL and s,
+        180,
+        "the cancelled train run stopping",
+        1,
+    )
+    assert state.type.value == "CANCELLED", state
+    assert (home / "models" / "registry.json").read_bytes() == registry_before
+    after = tree_digest(home / "runs")
+    assert {k: after[k] for k in runs_before} == runs_before  # earlier runs untouched
+    assert not any((home / "runs").glob("*/model.keras"))  # the cancelled run saved no model
+    assert served.process.poll() is None
+
+
+def test_basic_auth_refuses_anonymous_calls_and_the_cli_works_with_it(tmp_path):
+    with running_server(tmp_path / "server", auth_string="admin:s3cret") as server:
+        anonymous = httpx.post(f"{server.api_url}/flows/filter", json={}, timeout=10)
+        assert anonymous.status_code == 401
+        wrong = httpx.post(
+            f"{server.api_url}/flows/filter", json={}, auth=("admin", "wrong"), timeout=10
+        )
+        assert wrong.status_code == 401
+        authed = httpx.post(
+            f"{server.api_url}/flows/filter", json={}, auth=("admin", "s3cret"), timeout=10
+        )
+        assert authed.status_code == 200
+
+        def cli(env):
+            return subprocess.run(
+                [PREFECT, "work-pool", "create", "digitrec", "--type", "process"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        env = server.client_env(tmp_path / "client")  # with PREFECT_API_AUTH_STRING
+        without = {k: v for k, v in env.items() if k != "PREFECT_API_AUTH_STRING"}
+        refused = cli(without)
+        assert refused.returncode != 0
+        created = cli(env)
+        assert created.returncode == 0, created.stdout + created.stderr
+        pool = server.api(lambda c: c.read_work_pool("digitrec"))
+        assert pool.type == "process"
