@@ -1,7 +1,7 @@
 """Serve both deployments from one long-running process:
 `train/retraining` on a cron schedule and `predict/predict` on demand.
 
-    python deployments/serve.py [--cron "0 3 * * 0"] [--timezone UTC] [--limit 4]
+    python deployments/serve.py [--cron "0 3 * * 0"] [--timezone UTC] [--limit 4] [--poll 2]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 DEFAULT_CRON = "0 3 * * 0"  # Sunday 03:00
 DEFAULT_TIMEZONE = "UTC"
+DEFAULT_POLL_SECONDS = 2  # Prefect's runner default is 10 s, most of a one-image predict run
 
 
 def build_deployments(cron: str, timezone: str):
@@ -52,7 +53,15 @@ def main() -> None:
         help="schedule time zone (env DIGITREC_RETRAIN_TZ)",
     )
     parser.add_argument("--limit", type=int, default=None, help="max concurrent flow runs")
+    parser.add_argument(
+        "--poll",
+        type=int,
+        default=int(os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", DEFAULT_POLL_SECONDS)),
+        help="seconds between polls for new runs (env PREFECT_RUNNER_POLL_FREQUENCY)",
+    )
     args = parser.parse_args()
+    # Read by Prefect's settings when it is imported below.
+    os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] = str(args.poll)
     from prefect import serve
 
     # pause_on_shutdown=False keeps the schedule active when this process restarts.
