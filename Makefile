@@ -40,7 +40,6 @@ run: $(STAMP)
 	$(BIN)/digitrec data
 	if $(SERVER_UP); then export PREFECT_API_URL=$(API_URL); echo "Prefect server: $(API_URL)"; fi; \
 	$(BIN)/digitrec train --profile $(PROFILE)
-	$(BIN)/digitrec train --profile $(PROFILE)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
