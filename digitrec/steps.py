@@ -4,7 +4,6 @@ and small dicts between them (cheap for Prefect to hash and store)."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -315,16 +314,21 @@ def register_run(
     return decision
 
 
-def summarise(run_dir: Path) -> dict:
-    """metrics.json: the run's headline numbers, gathered from the step files."""
-
-    def read(name: str) -> dict | None:
-        path = run_dir / name
-        return json.loads(path.read_text()) if path.exists() else None
-
-    return {
+def write_run_summary(run_dir: Path, context: dict) -> dict:
+    """metrics.json (the run's headline numbers) and history.json (every stage's epochs)."""
+    write_json_atomic(
+        run_dir / "history.json", {s["stage"]: s["history"] for s in context["stages"]}
+    )
+    evaluation_metrics, submission = context["evaluation"], context["submission"]
+    metrics = {
         "run_id": run_dir.name,
-        "evaluation": read("evaluation.json"),
-        "cross_validation": read("cross_validation.json"),
-        "registration": read("registration.json"),
+        "profile": context["profile"],
+        "holdout": evaluation_metrics["holdout"],
+        "hidden_test_accuracy": submission["hidden_test_accuracy"],
+        "cross_validation": context.get("cross_validation"),
+        "models": evaluation_metrics["comparison"],
+        "champion": context["registration"]["promoted"],
+        "champion_reason": context["registration"]["reason"],
     }
+    write_json_atomic(run_dir / "metrics.json", metrics)
+    return metrics

@@ -38,8 +38,14 @@ def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_
 
     result = train(data_dir=str(medium_kaggle_dir), epochs=3, batch_size=64, seed=0)
     run_dir = home / "runs" / result["run_dir"].split("/")[-1]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["hidden_test_accuracy"] == result["hidden_test_accuracy"]
+    assert metrics["holdout"]["wilson_low"] <= metrics["holdout"]["accuracy"]
+    history = json.loads((run_dir / "history.json").read_text())
+    assert len(history["final-augmented"]["val_accuracy"]) == 3
     for name in (
         "model.keras",
+        "model.tflite",
         "report.md",
         "submission.csv",
         "validation.json",
