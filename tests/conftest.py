@@ -30,26 +30,33 @@ def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
     return load_mnist_arrays()
 
 
-@pytest.fixture(scope="session")
-def small_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
-    """A Kaggle-format folder of 600 train / 200 test real MNIST images with answers."""
+def kaggle_dir(mnist_arrays, tmp_path_factory, name: str, train_rows: int, test_rows: int) -> Path:
+    """A Kaggle-format folder (train.csv, test.csv, test_labels.csv) of real MNIST images."""
     from digitrec.dataset import write_kaggle_files
 
     images, labels = mnist_arrays
-    out = tmp_path_factory.mktemp("kaggle-small")
-    write_kaggle_files(out, images[:600], labels[:600], images[600:800], labels[600:800])
+    end = train_rows + test_rows
+    out = tmp_path_factory.mktemp(name)
+    write_kaggle_files(
+        out,
+        images[:train_rows],
+        labels[:train_rows],
+        images[train_rows:end],
+        labels[train_rows:end],
+    )
     return out
+
+
+@pytest.fixture(scope="session")
+def small_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
+    """600 train / 200 test real MNIST images with answers."""
+    return kaggle_dir(mnist_arrays, tmp_path_factory, "kaggle-small", 600, 200)
 
 
 @pytest.fixture(scope="session")
 def medium_kaggle_dir(mnist_arrays, tmp_path_factory) -> Path:
     """3,000 train / 500 test real MNIST images: enough for a tiny flow run to learn."""
-    from digitrec.dataset import write_kaggle_files
-
-    images, labels = mnist_arrays
-    out = tmp_path_factory.mktemp("kaggle-medium")
-    write_kaggle_files(out, images[:3000], labels[:3000], images[3000:3500], labels[3000:3500])
-    return out
+    return kaggle_dir(mnist_arrays, tmp_path_factory, "kaggle-medium", 3000, 500)
 
 
 def write_rows(path: Path, header: list[str], rows: list[list]) -> Path:
@@ -81,10 +88,15 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
     """A compact CNN trained on 6,000 real images (disjoint from small_kaggle_dir's 800)."""
+    from digitrec.runtime import export_litert
     from digitrec.storage import write_with
     from digitrec.training import TrainConfig, fit
 
     images, labels = mnist_arrays
     config = TrainConfig("compact", epochs=3, batch_size=64, augmentation=None, seed=0)
     result = fit(config, (images[10_000:16_000], labels[10_000:16_000]))
-    return write_with(tmp_path_factory.mktemp("strong") / "strong.keras", result.model.save)
+    path = write_with(tmp_path_factory.mktemp("strong") / "strong.keras", result.model.save)
+    # As the training flow does: a LiteRT export beside it, so predictions skip TensorFlow.
+    if export_litert(result.model, path, images[60_000:60_512]) is None:
+        raise RuntimeError("LiteRT export disagreed with Keras")
+    return path
