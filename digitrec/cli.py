@@ -38,7 +38,9 @@ def data(
 
 @app.command()
 def train(
-    profile: Annotated[str, typer.Option(help="fast (default) or standard.")] = "fast",
+    profile: Annotated[
+        str, typer.Option(help="fast (default), standard or ensemble (strong CNNs on Dask).")
+    ] = "fast",
     data_dir: Annotated[
         str | None, typer.Option(help="Kaggle folder with train.csv/test.csv (default: embedded).")
     ] = None,
@@ -50,6 +52,17 @@ def train(
     ] = None,
     cv_folds: Annotated[int | None, typer.Option(help="Cross-validation folds (0 = off).")] = None,
     promote: Annotated[bool, typer.Option(help="Promote to champion if it wins.")] = True,
+    members: Annotated[
+        int | None, typer.Option(help="Ensemble members to train and average (ensemble: 5).")
+    ] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler for ensemble members, e.g. tcp://host:8786 "
+            "(default: a local cluster).",
+            envvar="DIGITREC_DASK_ADDRESS",
+        ),
+    ] = None,
 ) -> None:
     """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
     from flows.training import train as train_flow
@@ -63,6 +76,8 @@ def train(
         validation_fraction=validation_fraction,
         cv_folds=cv_folds,
         promote=promote,
+        members=members,
+        dask_address=dask_address,
     )
     hidden = result["hidden_test_accuracy"]
     typer.echo("")

@@ -19,6 +19,7 @@ class Profile:
     cv_epochs: int
     validation_fraction: float = 0.1
     bootstrap_resamples: int = 1000
+    members: int = 1  # ensemble members trained from the augmented recipe (1: a single model)
 
 
 SHORT = 2  # epochs each model gets in the comparison
@@ -59,7 +60,18 @@ STANDARD = Profile(
     cv_epochs=4,
 )
 
-PROFILES = {p.name: p for p in (FAST, STANDARD)}
+ENSEMBLE = Profile(
+    name="ensemble",
+    baseline=FAST.baseline,
+    candidates=(STANDARD.candidates[1],),  # the strong CNN: every member's architecture
+    augmented_epochs=STANDARD.augmented_epochs,
+    augmented_learning_rate=STANDARD.augmented_learning_rate,
+    cv_folds=0,  # each fold would retrain every member
+    cv_epochs=STANDARD.cv_epochs,
+    members=5,
+)
+
+PROFILES = {p.name: p for p in (FAST, STANDARD, ENSEMBLE)}
 
 
 def get_profile(name: str, **overrides) -> Profile:

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from digitrec import steps
 from digitrec.profiles import augmented_config, get_profile
+from flows.ensemble import train_ensemble
 from tasks.data import prepare_data, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.registry import register_model
@@ -31,30 +32,41 @@ def start_run(profile: str):
 @flow(name="train", log_prints=True, flow_run_name="train-{profile}")
 def train(
     data_dir: str | None = None,
-    profile: Literal["fast", "standard"] = "fast",
+    profile: Literal["fast", "standard", "ensemble"] = "fast",
     epochs: Annotated[int | None, Field(ge=1, le=200)] = None,
     batch_size: Annotated[int | None, Field(ge=8, le=4096)] = None,
     seed: int = 0,
     validation_fraction: Annotated[float | None, Field(gt=0, lt=0.5)] = None,
     cv_folds: Annotated[int | None, Field(ge=0, le=10)] = None,
     promote: bool = True,
+    members: Annotated[int | None, Field(ge=2, le=64)] = None,
+    dask_address: str | None = None,
 ) -> dict:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
     Args:
         data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
             embedded MNIST.
-        profile: fast (compact CNN, about 5 minutes on 2 cores) or standard (stronger CNN,
-            longer schedule, cross-validation).
+        profile: fast (compact CNN, about 5 minutes on 2 cores), standard (stronger CNN,
+            longer schedule, cross-validation) or ensemble (several strong CNNs trained in
+            parallel on Dask, averaged).
         epochs: Override the epochs of the augmented retraining.
         batch_size: Override the batch size of the augmented retraining.
         seed: Seed for the validation split, initialisation and augmentation.
         validation_fraction: Override the share of train.csv held out for validation.
         cv_folds: Override the stratified k-fold cross-validation folds (0 turns it off).
         promote: Make the model champion if it beats the current champion.
+        members: Train this many members and average them (default 5 in the ensemble
+            profile, a single model elsewhere).
+        dask_address: Scheduler of an existing Dask cluster for the ensemble members (else
+            DIGITREC_DASK_ADDRESS, else a local cluster sized to this machine's cores).
     """
     plan = get_profile(
-        profile, augmented_epochs=epochs, validation_fraction=validation_fraction, cv_folds=cv_folds
+        profile,
+        augmented_epochs=epochs,
+        validation_fraction=validation_fraction,
+        cv_folds=cv_folds,
+        members=members,
     )
     run_dir = start_run(profile)
     data = prepare_data(data_dir)
@@ -68,24 +80,37 @@ def train(
             "baseline", replace(plan.baseline, seed=seed), data["train_csv"], split, run_dir
         )
     ]
-    candidates = [
-        train_stage(
-            f"optimized-{c.architecture}", replace(c, seed=seed), data["train_csv"], split, run_dir
+    if plan.members > 1:
+        # Members train in parallel on Dask workers, on training rows only; one model averages.
+        final_config = augmented_config(plan, plan.candidates[0], seed, batch_size)
+        trained = train_ensemble(
+            final_config, plan.members, data["train_csv"], split, run_dir, dask_address
         )
-        for c in plan.candidates
-    ]
-    best = steps.best_stage(candidates)
-    best_config = plan.candidates[candidates.index(best)]
-    final_config = augmented_config(plan, best_config, seed, batch_size)
-    final = train_stage(
-        "final-augmented",
-        final_config,
-        data["train_csv"],
-        split,
-        run_dir,
-        initial_model=best["model_path"],
-    )
-    stages += [*candidates, final]
+        final = trained["ensemble"]
+        stages += [*trained["members"], final]
+    else:
+        candidates = [
+            train_stage(
+                f"optimized-{c.architecture}",
+                replace(c, seed=seed),
+                data["train_csv"],
+                split,
+                run_dir,
+            )
+            for c in plan.candidates
+        ]
+        best = steps.best_stage(candidates)
+        best_config = plan.candidates[candidates.index(best)]
+        final_config = augmented_config(plan, best_config, seed, batch_size)
+        final = train_stage(
+            "final-augmented",
+            final_config,
+            data["train_csv"],
+            split,
+            run_dir,
+            initial_model=best["model_path"],
+        )
+        stages += [*candidates, final]
     model = export_model(final, data["train_csv"], split, run_dir)
 
     metrics = evaluate_model(

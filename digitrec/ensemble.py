@@ -1,0 +1,164 @@
+"""Ensembles: members of one recipe that differ by seed and by the training rows they see, saved
+as one Keras model that averages their probabilities, so evaluation, export, registration and
+predict treat an ensemble like any other model.
+
+Honest validation: members draw their rows only from the run's training rows (split.npz
+"train"); each holds out its own stratified share of those for its per-epoch curves. The run's
+validation rows stay unseen by every member, so the ensemble's validation score is a true holdout.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.constants import IMAGE_SHAPE
+from digitrec.steps import load_split
+from digitrec.storage import write_json_atomic, write_with
+from digitrec.training import EpochCallback, TrainConfig, fit, predict_proba, stratified_split
+
+MEMBER_HOLDOUT = 0.1  # share of the run's training rows each member keeps for its own curves
+
+
+def member_config(recipe: TrainConfig, index: int) -> TrainConfig:
+    """Member `index` (0-based): the shared recipe with its own seed."""
+    return replace(recipe, seed=recipe.seed + index)
+
+
+def member_rows(
+    train_idx: np.ndarray, labels: np.ndarray, seed: int, holdout: float = MEMBER_HOLDOUT
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fit rows, holdout rows) of one member: a stratified split of the run's training rows."""
+    fit_pos, holdout_pos = stratified_split(labels[train_idx], holdout, seed)
+    return train_idx[fit_pos], train_idx[holdout_pos]
+
+
+def cluster_workers(members: int, cores: int | None = None) -> int:
+    """Local Dask workers: one member per worker, never more workers than cores."""
+    return max(1, min(members, cores or os.cpu_count() or 1))
+
+
+def threads_per_worker(workers: int, cores: int | None = None) -> int:
+    """TensorFlow threads per member so that all workers together use each core once."""
+    return max(1, (cores or os.cpu_count() or 1) // workers)
+
+
+def limit_tensorflow_threads(threads: int) -> int:
+    """Cap TensorFlow's thread pools in this process; returns the intra-op threads in force."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran here (an earlier member): its pools stay
+        pass
+    return tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def train_member(
+    index: int,
+    recipe: TrainConfig,
+    train_csv: str,
+    split_path: str,
+    run_dir: Path,
+    threads: int | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> dict:
+    """Train member `index` on its share of the training rows; score it on the run's validation."""
+    in_force = limit_tensorflow_threads(threads) if threads else None
+    train, train_idx, val_idx = load_split(train_csv, split_path)
+    config = member_config(recipe, index)
+    fit_idx, holdout_idx = member_rows(train_idx, train.labels, config.seed)
+    result = fit(
+        config,
+        (train.images[fit_idx], train.labels[fit_idx]),
+        (train.images[holdout_idx], train.labels[holdout_idx]),
+        on_epoch=on_epoch,
+    )
+    stage = f"member-{index + 1}"
+    model_path = write_with(run_dir / "models" / f"{stage}.keras", result.model.save)
+    rows_path = write_with(
+        run_dir / "stages" / f"{stage}-rows.npz",
+        lambda tmp: np.savez(tmp, fit=fit_idx, holdout=holdout_idx),
+    )
+    probs = predict_proba(result.model, train.images[val_idx])  # (N_val, 10)
+    summary = {
+        "stage": stage,
+        "architecture": config.architecture,
+        "config": config.to_dict(),
+        "model_path": str(model_path),
+        "rows_path": str(rows_path),
+        "parameters": int(result.model.count_params()),
+        "train_seconds": round(result.seconds, 2),
+        "images_per_second": round(result.images_per_second, 1),
+        "fit_rows": len(fit_idx),
+        "holdout_accuracy": result.history["val_accuracy"][-1],
+        "val_accuracy": float((probs.argmax(1) == train.labels[val_idx]).mean()),
+        "worker": {"host": socket.gethostname(), "pid": os.getpid(), "tf_threads": in_force},
+        "history": result.history,
+    }
+    write_json_atomic(run_dir / "stages" / f"{stage}.json", summary)
+    return summary
+
+
+def average_models(members: list):
+    """One Keras model whose output is the mean of the members' probabilities."""
+    import keras
+
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+    inputs = keras.Input(IMAGE_SHAPE, name="pixels")  # (None, 28, 28, 1)
+    outputs = [
+        # Renamed copies: members built alike share a name, and layer names must be unique.
+        keras.Model(m.input, m.output, name=f"member_{i + 1}")(inputs)
+        for i, m in enumerate(members)
+    ]  # each (None, 10)
+    averaged = keras.layers.Average(name="probabilities")(outputs)  # (None, 10)
+    return keras.Model(inputs, averaged, name="ensemble")
+
+
+def build_ensemble(member_paths: list[str | Path], target: Path) -> Path:
+    """Load saved members and save the averaging model at `target` (atomically)."""
+    import keras
+
+    members = [keras.saving.load_model(p, compile=False) for p in member_paths]
+    return write_with(target, average_models(members).save)
+
+
+def combine_members(
+    members: list[dict], train_csv: str, split_path: str, run_dir: Path, wall_seconds: float
+) -> dict:
+    """The ensemble as a stage: models/ensemble.keras, scored on the run's validation rows."""
+    import keras
+
+    started = time.perf_counter()
+    model_path = build_ensemble(
+        [m["model_path"] for m in members], run_dir / "models" / "ensemble.keras"
+    )
+    model = keras.saving.load_model(model_path, compile=False)
+    train, _, val_idx = load_split(train_csv, split_path)
+    probs = predict_proba(model, train.images[val_idx])  # (N_val, 10)
+    first = members[0]
+    summary = {
+        "stage": "ensemble",
+        "architecture": f"ensemble of {len(members)} {first['architecture']}",
+        "config": first["config"] | {"members": len(members)},
+        "model_path": str(model_path),
+        "parameters": int(model.count_params()),
+        "train_seconds": round(wall_seconds, 2),
+        "images_per_second": round(
+            sum(m["images_per_second"] * m["train_seconds"] for m in members) / wall_seconds, 1
+        ),
+        "combine_seconds": round(time.perf_counter() - started, 2),
+        "val_accuracy": float((probs.argmax(1) == train.labels[val_idx]).mean()),
+        "member_val_accuracies": [m["val_accuracy"] for m in members],
+        "workers": sorted({(m["worker"]["host"], m["worker"]["pid"]) for m in members}),
+        "history": {},
+    }
+    write_json_atomic(run_dir / "stages" / "ensemble.json", summary)
+    return summary

@@ -1,0 +1,67 @@
+"""Ensemble members trained in parallel on a dask.distributed cluster through prefect-dask:
+a `LocalCluster` sized to this machine's cores, or an existing cluster's scheduler address."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from prefect import flow
+from prefect_dask import DaskTaskRunner
+
+from digitrec import ensemble
+from digitrec.training import TrainConfig
+from tasks.ensemble import combine_members, train_member
+
+ADDRESS_ENV = "DIGITREC_DASK_ADDRESS"
+
+
+def dask_runner(members: int, address: str | None) -> tuple[DaskTaskRunner, int | None]:
+    """(task runner, TensorFlow threads per member): an existing cluster, or a local one."""
+    address = address or os.environ.get(ADDRESS_ENV) or None
+    if address:
+        return DaskTaskRunner(address=address), None  # its workers are sized by whoever runs them
+    workers = ensemble.cluster_workers(members)
+    # One single-threaded worker process per member up to the core count; each member's
+    # TensorFlow gets the cores // workers threads, so the workers never oversubscribe.
+    cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": True}
+    return DaskTaskRunner(cluster_kwargs=cluster), ensemble.threads_per_worker(workers)
+
+
+@flow(name="train-ensemble-members", log_prints=True)
+def train_ensemble_members(
+    recipe: TrainConfig,
+    members: int,
+    train_csv: str,
+    split_path: str,
+    run_dir: Path,
+    threads: int | None,
+) -> dict:
+    """Every member as its own task on the Dask workers; returns them with the wall time."""
+    started = time.perf_counter()
+    futures = [
+        train_member.submit(i, recipe, train_csv, split_path, run_dir, threads)
+        for i in range(members)
+    ]
+    trained = [future.result() for future in futures]
+    return {"members": trained, "wall_seconds": time.perf_counter() - started}
+
+
+def train_ensemble(
+    recipe: TrainConfig,
+    members: int,
+    train_csv: str,
+    split_path: str,
+    run_dir: Path,
+    dask_address: str | None,
+) -> dict:
+    """Members in parallel on Dask, then (here) the one Keras model that averages them."""
+    runner, threads = dask_runner(members, dask_address)
+    trained = train_ensemble_members.with_options(task_runner=runner)(
+        recipe, members, train_csv, split_path, run_dir, threads
+    )
+    final = combine_members(
+        trained["members"], train_csv, split_path, run_dir, trained["wall_seconds"]
+    )
+    return {"members": trained["members"], "ensemble": final}

@@ -1,0 +1,166 @@
+"""Ensembles: the averaging model, member rows that keep the run's validation split unseen, and
+the `train` flow's ensemble profile with members on a 2-worker Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from digitrec import ensemble, registry
+from digitrec.training import TrainConfig, stratified_split
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="module")
+def members():
+    """Three untrained baseline CNNs with different seeds (so their outputs differ)."""
+    from digitrec.models import build_model
+
+    return [build_model("baseline", seed=s) for s in (0, 1, 2)]
+
+
+@pytest.fixture(scope="module")
+def pixels(mnist_arrays) -> np.ndarray:
+    return mnist_arrays[0][:64].reshape(-1, 28, 28, 1).astype(np.float32)  # (64, 28, 28, 1)
+
+
+def member_probabilities(models, x: np.ndarray) -> np.ndarray:
+    return np.stack([np.asarray(m.predict(x, verbose=0)) for m in models])  # (M, N, 10)
+
+
+def test_averaging_model_is_the_mean_of_member_probabilities(members, pixels):
+    each = member_probabilities(members, pixels)
+    assert np.abs(each[0] - each[1]).max() > 1e-3  # distinct members: the mean is not trivial
+    averaged = np.asarray(ensemble.average_models(members).predict(pixels, verbose=0))
+    np.testing.assert_allclose(averaged, each.mean(0), atol=1e-6)
+    np.testing.assert_allclose(averaged.sum(1), 1.0, atol=1e-5)
+
+
+def test_ensemble_needs_two_members(members):
+    with pytest.raises(ValueError, match="at least 2 members"):
+        ensemble.average_models(members[:1])
+
+
+def test_saved_ensemble_loads_and_predicts_like_its_members(members, pixels, tmp_path):
+    from digitrec.runtime import keras_predictor
+
+    paths = []
+    for i, model in enumerate(members):
+        paths.append(tmp_path / f"member-{i}.keras")
+        model.save(paths[-1])
+    saved = ensemble.build_ensemble(paths, tmp_path / "ensemble.keras")
+    # Through the same loader `predict` uses for a .keras model.
+    loaded = keras_predictor(saved)(pixels)
+    np.testing.assert_allclose(loaded, member_probabilities(members, pixels).mean(0), atol=1e-6)
+
+
+def test_member_rows_come_from_the_training_rows_only(mnist_arrays):
+    labels = mnist_arrays[1][:3000]
+    train_idx, val_idx = stratified_split(labels, 0.1, seed=0)
+    fits = []
+    for index in range(3):
+        seed = ensemble.member_config(TrainConfig(seed=7), index).seed
+        fit_idx, holdout_idx = ensemble.member_rows(train_idx, labels, seed)
+        assert np.intersect1d(fit_idx, val_idx).size == 0
+        assert np.intersect1d(holdout_idx, val_idx).size == 0
+        assert np.intersect1d(fit_idx, holdout_idx).size == 0
+        assert len(fit_idx) + len(holdout_idx) == len(train_idx)
+        assert np.bincount(labels[holdout_idx], minlength=10).min() > 0  # stratified
+        fits.append(frozenset(fit_idx.tolist()))
+    assert len(set(fits)) == 3  # members see different rows
+
+
+def test_local_cluster_sizing_never_oversubscribes_the_cores():
+    assert ensemble.cluster_workers(5, cores=2) == 2
+    assert ensemble.threads_per_worker(2, cores=2) == 1
+    assert ensemble.cluster_workers(2, cores=16) == 2
+    assert ensemble.threads_per_worker(2, cores=16) == 8
+    for members, cores in [(5, 2), (5, 16), (3, 8), (1, 1)]:
+        workers = ensemble.cluster_workers(members, cores)
+        assert workers * ensemble.threads_per_worker(workers, cores) <= cores
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_ensemble_profile_trains_members_in_separate_dask_workers(
+    prefect_harness, home, medium_kaggle_dir
+):
+    import keras
+
+    from digitrec.data import load_csv
+    from digitrec.prediction import predict_inputs
+    from flows.training import train
+
+    result = train(
+        data_dir=str(medium_kaggle_dir),
+        profile="ensemble",
+        members=2,
+        epochs=2,
+        batch_size=64,
+        seed=0,
+    )
+    run_dir = home / "runs" / result["run_dir"].split("/")[-1]
+    stages = {
+        name: json.loads((run_dir / "stages" / f"{name}.json").read_text())
+        for name in ("member-1", "member-2", "ensemble")
+    }
+    # Members ran in two different worker processes, neither of them this test's process.
+    pids = {stages[m]["worker"]["pid"] for m in ("member-1", "member-2")}
+    assert len(pids) == 2 and os.getpid() not in pids
+    threads = max(1, (os.cpu_count() or 1) // 2)
+    assert all(stages[m]["worker"]["tf_threads"] == threads for m in ("member-1", "member-2"))
+    assert stages["member-1"]["config"]["seed"] != stages["member-2"]["config"]["seed"]
+    assert stages["member-1"]["architecture"] == "strong"
+
+    # No member trained (or early-looked) on a row of the run's validation split.
+    with np.load(run_dir / "split.npz") as split:
+        val_idx = split["validation"]
+    fits = []
+    for m in ("member-1", "member-2"):
+        with np.load(stages[m]["rows_path"]) as rows:
+            assert np.intersect1d(rows["fit"], val_idx).size == 0
+            assert np.intersect1d(rows["holdout"], val_idx).size == 0
+            fits.append(rows["fit"])
+    assert not np.array_equal(fits[0], fits[1])
+
+    # model.keras is one Keras model that averages the two saved members.
+    model = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    assert {"member_1", "member_2"} <= {layer.name for layer in model.layers}
+    images = load_csv(medium_kaggle_dir / "test.csv", kind="test").images[:32]
+    images = images.reshape(-1, 28, 28, 1).astype(np.float32)  # (32, 28, 28, 1)
+    saved_members = [
+        keras.saving.load_model(stages[m]["model_path"], compile=False)
+        for m in ("member-1", "member-2")
+    ]
+    np.testing.assert_allclose(
+        model.predict(images, verbose=0),
+        member_probabilities(saved_members, images).mean(0),
+        atol=1e-5,
+    )
+
+    # Evaluated, scored, registered and promoted like any model; predict uses it unchanged.
+    assert result["val_accuracy"] == pytest.approx(stages["ensemble"]["val_accuracy"])
+    assert result["hidden_test_accuracy"] > 0.5
+    assert result["champion"] is True
+    record = registry.champion()
+    assert record["run_id"] == run_dir.name and record["architecture"] == "ensemble of 2 strong"
+    assert (run_dir / "model.tflite").is_file()
+    predictions = predict_inputs(
+        registry.resolve_model("champion"), [medium_kaggle_dir / "test.csv"]
+    )
+    assert len(predictions) == 500 and not any(p.error for p in predictions)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert [m["model"] for m in metrics["models"]] == [
+        "baseline",
+        "member-1",
+        "member-2",
+        "ensemble",
+    ]
