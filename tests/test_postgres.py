@@ -1,0 +1,235 @@
+"""A team server: `deployments/postgres.sh` starts PostgreSQL on loopback, `prefect server start`
+stores its state there, `deployments/serve.py` serves predict, and a CLI deployment run ends up
+as a COMPLETED row of PostgreSQL's `flow_run` table."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from digitrec import registry
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parent.parent
+SCRIPT = REPO / "deployments" / "postgres.sh"
+PREFECT = str(Path(sys.executable).parent / "prefect")
+INSTALL_S = 600  # the first run may apt-get install postgresql
+START_S = 180  # server migrations on PostgreSQL and serve.py's imports, on 2 busy cores
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, timeout: float, what: str, interval: float = 1.0):
+    """Call `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
+
+
+def clean_env(prefect_home: Path, **extra: str) -> dict[str, str]:
+    """An offline, isolated environment without the test session's Prefect settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_CLI_COLORS="false",
+        PREFECT_CLI_WRAP_LINES="false",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        **extra,
+    )
+    return env
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """A subprocess in its own session (so teardown stops everything it started)."""
+    return subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def alive(process: subprocess.Popen, log: Path) -> None:
+    if process.poll() is not None:
+        raise RuntimeError(f"{process.args[:3]} exited: {log.read_text()[-3000:]}")
+
+
+def postgres(action: str, folder: Path, port: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", str(SCRIPT), action, "--dir", str(folder), "--port", str(port)],
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_S,
+    )
+
+
+def query(url: str, sql: str, *args):
+    """Rows of one SQL query against the database behind a SQLAlchemy asyncpg URL."""
+    import asyncpg
+
+    async def run():
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            return await connection.fetch(sql, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[dict]:
+    """PostgreSQL from the script, in a folder the `postgres` user can reach (/tmp, mode 755)."""
+    root = Path(tempfile.mkdtemp(prefix="digitrec-pg-"))
+    root.chmod(0o755)
+    folder, port = root / "pg", free_port()
+    try:
+        first = postgres("start", folder, port)
+        assert first.returncode == 0, first.stderr
+        yield {"folder": folder, "port": port, "url": first.stdout.strip().splitlines()[-1]}
+    finally:
+        postgres("stop", folder, port)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(database, tmp_path_factory) -> Iterator[str]:
+    """`prefect server start` on PostgreSQL; yields its API URL."""
+    home = tmp_path_factory.mktemp("pg-server")
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = clean_env(
+        home, PREFECT_SERVER_DATABASE_CONNECTION_URL=database["url"], PREFECT_UI_API_URL=api_url
+    )
+    log = home / "server.log"
+    command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
+    process = start(command, env, log)
+
+    def healthy() -> bool:
+        alive(process, log)
+        try:
+            return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(healthy, START_S, "prefect server on PostgreSQL")
+        assert not (home / "prefect.db").exists()  # no SQLite: the state lives in PostgreSQL
+        yield api_url
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def served(server, tmp_path_factory, strong_model_path) -> Iterator[dict]:
+    """deployments/serve.py against the server, with its own DIGITREC_HOME and a champion."""
+    digitrec_home = tmp_path_factory.mktemp("pg-served") / "home"
+    previous = os.environ["DIGITREC_HOME"]
+    os.environ["DIGITREC_HOME"] = str(digitrec_home)
+    try:
+        registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    finally:
+        os.environ["DIGITREC_HOME"] = previous
+    prefect_home = tmp_path_factory.mktemp("pg-serve-prefect")
+    env = clean_env(prefect_home, PREFECT_API_URL=server, DIGITREC_HOME=str(digitrec_home))
+    log = prefect_home / "serve.log"
+    process = start([sys.executable, "deployments/serve.py"], env, log)
+
+    def ready() -> bool:
+        alive(process, log)
+        return "Your deployments are being served" in log.read_text()
+
+    try:
+        wait_for(ready, START_S, "serve.py registering its deployments")
+        yield {"env": env, "digitrec_home": digitrec_home}
+    finally:
+        stop(process)
+
+
+def test_the_script_is_idempotent(database):
+    again = postgres("start", database["folder"], database["port"])
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1] == database["url"]
+    assert re.fullmatch(
+        rf"postgresql\+asyncpg://prefect:[\w.~-]+@127\.0\.0\.1:{database['port']}/prefect",
+        database["url"],
+    )
+    (row,) = query(database["url"], "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")
+    assert row["extname"] == "pg_trgm"
+    # Another port for a running cluster is refused rather than silently ignored.
+    other = postgres("start", database["folder"], free_port())
+    assert other.returncode == 1 and "already running" in other.stderr
+
+
+def test_a_predict_run_is_stored_in_postgres(database, served, mnist_arrays, tmp_path):
+    import cv2
+
+    images, labels = mnist_arrays
+    digit, label = images[60_000], int(labels[60_000])  # the first MNIST test digit
+    png = tmp_path / "digit.png"
+    cv2.imwrite(str(png), cv2.resize(255 - digit, (112, 112), interpolation=cv2.INTER_CUBIC))
+    command = [
+        PREFECT,
+        "deployment",
+        "run",
+        "predict/predict",
+        "--param",
+        f'inputs=["{png}"]',
+        "--watch",
+        "--watch-timeout",
+        "300",
+    ]
+    result = subprocess.run(
+        command, cwd=REPO, env=served["env"], capture_output=True, text=True, timeout=330
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_id = re.search(r"UUID: ([0-9a-f-]{36})", result.stdout).group(1)
+
+    (row,) = query(
+        database["url"], "SELECT name, state_type FROM flow_run WHERE id = $1::uuid", run_id
+    )
+    assert row["state_type"] == "COMPLETED"
+    (table,) = query(
+        database["url"],
+        "SELECT data FROM artifact WHERE flow_run_id = $1::uuid AND key = 'predictions'",
+        run_id,
+    )
+    rows = json.loads(table["data"])  # a JSON column holding the table's JSON text
+    (prediction,) = json.loads(rows) if isinstance(rows, str) else rows
+    assert prediction["input"] == str(png) and prediction["error"] is None
+    assert prediction["read"].startswith(f"{label} (")  # the served champion read the digit
