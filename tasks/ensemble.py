@@ -13,7 +13,14 @@ from tasks.artifacts import publish_table
 from tasks.training import print_epoch
 
 
-@task(cache_policy=NO_CACHE, task_run_name="train-member-{index}")
+def member_run_name() -> str:
+    """Task runs are named like the member's stage (1-based), e.g. train-member-1."""
+    from prefect.runtime import task_run
+
+    return f"train-member-{task_run.parameters['index'] + 1}"
+
+
+@task(cache_policy=NO_CACHE, task_run_name=member_run_name)
 def train_member(
     index: int,
     recipe: TrainConfig,

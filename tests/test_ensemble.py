@@ -3,6 +3,7 @@ the `train` flow's ensemble profile with members on a 2-worker Dask LocalCluster
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -88,6 +89,32 @@ def test_local_cluster_sizing_never_oversubscribes_the_cores():
         assert workers * ensemble.threads_per_worker(workers, cores) <= cores
 
 
+def member_task_runs() -> dict[str, str]:
+    """Names and states of the task runs of the latest `train-ensemble-members` subflow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def read():
+        async with get_client() as client:
+            (subflow,) = await client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=["train-ensemble-members"])),
+                sort=FlowRunSort.START_TIME_DESC,
+                limit=1,
+            )
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[subflow.id]))
+            )
+            return {run.name: run.state.type.value for run in runs}
+
+    return asyncio.run(read())
+
+
 @pytest.mark.slow
 @pytest.mark.integration
 def test_ensemble_profile_trains_members_in_separate_dask_workers(
@@ -119,6 +146,8 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     assert all(stages[m]["worker"]["tf_threads"] == threads for m in ("member-1", "member-2"))
     assert stages["member-1"]["config"]["seed"] != stages["member-2"]["config"]["seed"]
     assert stages["member-1"]["architecture"] == "strong"
+
+    assert member_task_runs() == {"train-member-1": "COMPLETED", "train-member-2": "COMPLETED"}
 
     # No member trained (or early-looked) on a row of the run's validation split.
     with np.load(run_dir / "split.npz") as split:
@@ -164,3 +193,32 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
         "member-2",
         "ensemble",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_members_run_on_an_existing_cluster_named_in_the_environment(
+    prefect_harness, tmp_path, monkeypatch, small_kaggle_dir
+):
+    from distributed import Client, LocalCluster
+    from prefect import flow
+
+    from digitrec.steps import split_data
+    from flows.ensemble import train_ensemble
+
+    train_csv = str(small_kaggle_dir / "train.csv")
+    split = split_data(train_csv, 0.1, 0, tmp_path)
+    recipe = TrainConfig("baseline", epochs=1, batch_size=64, augmentation=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
+    # Not the default client: the task runner must find the cluster through its address.
+    with cluster, Client(cluster, set_as_default=False) as client:
+        worker_pids = set(client.run(os.getpid).values())
+        monkeypatch.setenv("DIGITREC_DASK_ADDRESS", cluster.scheduler_address)
+        in_a_flow = flow(train_ensemble, name="ensemble-on-an-existing-cluster")
+        trained = in_a_flow(recipe, 2, train_csv, split, tmp_path, dask_address=None)
+    members = trained["members"]
+    assert {m["worker"]["pid"] for m in members} <= worker_pids
+    assert os.getpid() not in worker_pids
+    assert all(m["worker"]["tf_threads"] is None for m in members)  # that cluster's own sizing
+    assert trained["ensemble"]["architecture"] == "ensemble of 2 baseline"
+    assert (tmp_path / "models" / "ensemble.keras").is_file()
