@@ -19,6 +19,10 @@ API_URL := http://$(HOST):$(PORT)/api
 SERVER_PID := $(DIGITREC_HOME)/prefect-server.pid
 SERVER_LOG := $(DIGITREC_HOME)/prefect-server.log
 SERVER_WAIT_S ?= 120
+# DB=postgres: the server stores its state in a local PostgreSQL (deployments/postgres.sh).
+DB ?= sqlite
+PG_DIR ?= $(DIGITREC_HOME)/postgres
+PG_PORT ?= 5433
 # Exit 0 when the server's /api/health answers.
 SERVER_UP = $(BIN)/python -c 'import urllib.request as u; u.urlopen("$(API_URL)/health", timeout=2)' 2>/dev/null
 
@@ -54,6 +58,11 @@ clean:
 server: $(STAMP)
 	@if $(SERVER_UP); then echo "Prefect server already up: http://$(HOST):$(PORT)"; exit 0; fi; \
 	mkdir -p $(PREFECT_HOME); \
+	if [ "$(DB)" = postgres ]; then \
+		url=$$(bash deployments/postgres.sh start --dir $(PG_DIR) --port $(PG_PORT)) || exit 1; \
+		export PREFECT_SERVER_DATABASE_CONNECTION_URL=$$url; \
+		echo "Prefect server database: PostgreSQL on $(HOST):$(PG_PORT) ($(PG_DIR))"; \
+	fi; \
 	PREFECT_UI_API_URL=$(API_URL) setsid nohup $(BIN)/prefect server start \
 		--host $(HOST) --port $(PORT) >$(SERVER_LOG) 2>&1 & echo $$! >$(SERVER_PID); \
 	for i in $$(seq $(SERVER_WAIT_S)); do \
@@ -68,7 +77,8 @@ server-stop:
 		kill -TERM -- -$$(cat $(SERVER_PID)); \
 		for i in $$(seq 30); do kill -0 $$(cat $(SERVER_PID)) 2>/dev/null || break; sleep 1; done; \
 		echo "Prefect server stopped"; \
-	else echo "no Prefect server started by make server"; fi; rm -f $(SERVER_PID)
+	else echo "no Prefect server started by make server"; fi; rm -f $(SERVER_PID); \
+	if [ "$(DB)" = postgres ]; then bash deployments/postgres.sh stop --dir $(PG_DIR); fi
 
 # Both deployments from one long-running process (Ctrl-C stops it; schedules stay active).
 serve: server
