@@ -24,10 +24,13 @@ def fast_model(mnist_arrays, tmp_path_factory):
     plain = fit(FAST.candidates[0], train)
     folder = tmp_path_factory.mktemp("fast")
     start = write_with(folder / "plain.keras", plain.model.save)
-    final = fit(augmented_config(FAST, FAST.candidates[0], seed=0, batch_size=None), train,
-                initial_model_path=start)
+    final = fit(
+        augmented_config(FAST, FAST.candidates[0], seed=0, batch_size=None),
+        train,
+        initial_model_path=start,
+    )
     path = write_with(folder / "model.keras", final.model.save)
-    assert export_litert(final.model, path, images[TEST_START:TEST_START + 512]) is not None
+    assert export_litert(final.model, path, images[TEST_START : TEST_START + 512]) is not None
     return final.model, path
 
 
@@ -41,7 +44,7 @@ def test_known_digits(fast_model, mnist_arrays):
 
 def test_two_pixel_shift_keeps_the_prediction(fast_model, mnist_arrays):
     model, _ = fast_model
-    images = mnist_arrays[0][TEST_START:TEST_START + 2000]
+    images = mnist_arrays[0][TEST_START : TEST_START + 2000]
     before = predict_proba(model, images).argmax(1)
     for dy, dx in ((2, 0), (0, 2), (-2, 0), (0, -2)):
         shifted = np.roll(images, (dy, dx), axis=(1, 2))  # MNIST digits have a blank margin
@@ -67,11 +70,10 @@ def test_photo_like_renders_read_as_well_as_raw_rows(fast_model, mnist_arrays, t
 
 def test_litert_export_agrees_with_keras(fast_model, mnist_arrays):
     model, path = fast_model
-    images = mnist_arrays[0][TEST_START:TEST_START + 3000]
+    images = mnist_arrays[0][TEST_START : TEST_START + 3000]
     predictor, runtime = load_predictor(path)
     assert runtime == "litert"
     litert = predictor(images[..., None].astype(np.float32))
     keras_probs = predict_proba(model, images)
     assert (litert.argmax(1) == keras_probs.argmax(1)).mean() == 1.0
     np.testing.assert_allclose(litert, keras_probs, atol=1e-4)
-

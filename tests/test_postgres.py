@@ -9,12 +9,9 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,44 +19,13 @@ import httpx
 import pytest
 
 from digitrec import registry
+from tests.prefect_servers import PREFECT, REPO, base_env, free_port, stop, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "deployments" / "postgres.sh"
-PREFECT = str(Path(sys.executable).parent / "prefect")
 INSTALL_S = 600  # the first run may apt-get install postgresql
 START_S = 180  # server migrations on PostgreSQL and serve.py's imports, on 2 busy cores
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(check, timeout: float, what: str, interval: float = 1.0):
-    """Call `check` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-
-
-def clean_env(prefect_home: Path, **extra: str) -> dict[str, str]:
-    """An offline, isolated environment without the test session's Prefect settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        PREFECT_HOME=str(prefect_home),
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_CLI_COLORS="false",
-        PREFECT_CLI_WRAP_LINES="false",
-        TF_CPP_MIN_LOG_LEVEL="2",
-        **extra,
-    )
-    return env
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -72,16 +38,6 @@ def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
 
 
 def alive(process: subprocess.Popen, log: Path) -> None:
@@ -133,7 +89,7 @@ def server(database, tmp_path_factory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("pg-server")
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = clean_env(
+    env = base_env(
         home, PREFECT_SERVER_DATABASE_CONNECTION_URL=database["url"], PREFECT_UI_API_URL=api_url
     )
     log = home / "server.log"
@@ -166,7 +122,7 @@ def served(server, tmp_path_factory, strong_model_path) -> Iterator[dict]:
     finally:
         os.environ["DIGITREC_HOME"] = previous
     prefect_home = tmp_path_factory.mktemp("pg-serve-prefect")
-    env = clean_env(prefect_home, PREFECT_API_URL=server, DIGITREC_HOME=str(digitrec_home))
+    env = base_env(prefect_home, PREFECT_API_URL=server, DIGITREC_HOME=str(digitrec_home))
     log = prefect_home / "serve.log"
     process = start([sys.executable, "deployments/serve.py"], env, log)
 

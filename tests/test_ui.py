@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.test_deployments import (
+from tests.prefect_servers import (
     Served,
     Server,
     register_champion,
