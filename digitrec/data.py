@@ -155,14 +155,6 @@ def check_labels(path: Path, labels: np.ndarray) -> None:
         )
 
 
-def load_kaggle_dir(data_dir: Path | str) -> tuple[Digits, Digits]:
-    """Load `train.csv` and `test.csv` from a Kaggle Digit Recognizer folder."""
-    data_dir = Path(data_dir)
-    return load_csv(data_dir / "train.csv", kind="train"), load_csv(
-        data_dir / "test.csv", kind="test"
-    )
-
-
 def load_answers(path: Path | str) -> np.ndarray | None:
     """Held-back test labels (ImageId,Label) in ImageId order, or None when absent."""
     path = Path(path)
