@@ -80,28 +80,24 @@ def train(
             "baseline", replace(plan.baseline, seed=seed), data["train_csv"], split, run_dir
         )
     ]
+    candidates = [
+        train_stage(
+            f"optimized-{c.architecture}", replace(c, seed=seed), data["train_csv"], split, run_dir
+        )
+        for c in plan.candidates
+    ]
+    best = steps.best_stage(candidates)
+    final_config = augmented_config(plan, plan.candidates[candidates.index(best)], seed, batch_size)
+    stages += candidates
     if plan.members > 1:
-        # Members train in parallel on Dask workers, on training rows only; one model averages.
-        final_config = augmented_config(plan, plan.candidates[0], seed, batch_size)
+        # Members of the winning architecture train from scratch, in parallel on Dask workers,
+        # on training rows only; one model averages them.
         trained = train_ensemble(
             final_config, plan.members, data["train_csv"], split, run_dir, dask_address
         )
         final = trained["ensemble"]
         stages += [*trained["members"], final]
     else:
-        candidates = [
-            train_stage(
-                f"optimized-{c.architecture}",
-                replace(c, seed=seed),
-                data["train_csv"],
-                split,
-                run_dir,
-            )
-            for c in plan.candidates
-        ]
-        best = steps.best_stage(candidates)
-        best_config = plan.candidates[candidates.index(best)]
-        final_config = augmented_config(plan, best_config, seed, batch_size)
         final = train_stage(
             "final-augmented",
             final_config,
@@ -110,7 +106,7 @@ def train(
             run_dir,
             initial_model=best["model_path"],
         )
-        stages += [*candidates, final]
+        stages.append(final)
     model = export_model(final, data["train_csv"], split, run_dir)
 
     metrics = evaluate_model(

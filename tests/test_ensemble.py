@@ -137,7 +137,7 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     run_dir = home / "runs" / result["run_dir"].split("/")[-1]
     stages = {
         name: json.loads((run_dir / "stages" / f"{name}.json").read_text())
-        for name in ("member-1", "member-2", "ensemble")
+        for name in ("optimized-compact", "optimized-strong", "member-1", "member-2", "ensemble")
     }
     # Members ran in two different worker processes, neither of them this test's process.
     pids = {stages[m]["worker"]["pid"] for m in ("member-1", "member-2")}
@@ -145,7 +145,9 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     threads = max(1, (os.cpu_count() or 1) // 2)
     assert all(stages[m]["worker"]["tf_threads"] == threads for m in ("member-1", "member-2"))
     assert stages["member-1"]["config"]["seed"] != stages["member-2"]["config"]["seed"]
-    assert stages["member-1"]["architecture"] == "strong"
+    # Members take the architecture that won the equal-budget comparison.
+    winner = max(("optimized-compact", "optimized-strong"), key=lambda s: stages[s]["val_accuracy"])
+    assert stages["member-1"]["architecture"] == stages[winner]["architecture"]
 
     assert member_task_runs() == {"train-member-1": "COMPLETED", "train-member-2": "COMPLETED"}
 
@@ -180,7 +182,9 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     assert result["hidden_test_accuracy"] > 0.5
     assert result["champion"] is True
     record = registry.champion()
-    assert record["run_id"] == run_dir.name and record["architecture"] == "ensemble of 2 strong"
+    assert record["run_id"] == run_dir.name and record["architecture"] == (
+        f"ensemble of 2 {stages[winner]['architecture']}"
+    )
     assert (run_dir / "model.tflite").is_file()
     predictions = predict_inputs(
         registry.resolve_model("champion"), [medium_kaggle_dir / "test.csv"]
@@ -189,6 +193,8 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert [m["model"] for m in metrics["models"]] == [
         "baseline",
+        "optimized-compact",
+        "optimized-strong",
         "member-1",
         "member-2",
         "ensemble",

@@ -1,0 +1,140 @@
+"""Where an epoch's time goes: training throughput (images/s) of each architecture, split into
+the input pipeline alone, the model's compute alone (pre-made batches) and the two together,
+under several TensorFlow thread settings. Each setting runs in a fresh process, because
+TensorFlow fixes its thread pools at first use.
+
+    .venv/bin/python bench/bench_epoch.py [--rows 12800] [--json out.json]
+
+"2 procs x 1 thread" runs two single-threaded processes at once (what the ensemble's local
+Dask cluster does) and reports their summed throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+SETTINGS = {  # name: (intra-op threads, inter-op threads); 0 = TensorFlow's default
+    "default": (0, 0),
+    "intra2-inter1": (2, 1),
+    "intra1-inter1": (1, 1),
+}
+RECIPES = {  # architecture: batch size, as the profiles train them
+    "baseline": 128,
+    "compact": 256,
+    "strong": 128,
+}
+
+
+def measure(architecture: str, batch_size: int, rows: int, intra: int, inter: int) -> dict:
+    """Images/s of the pipeline, the compute and both, for one epoch of `rows` images."""
+    import tensorflow as tf
+
+    if intra:
+        tf.config.threading.set_intra_op_parallelism_threads(intra)
+    if inter:
+        tf.config.threading.set_inter_op_parallelism_threads(inter)
+
+    from digitrec.data import load_csv
+    from digitrec.dataset import ensure_embedded_data
+    from digitrec.models import build_model
+    from digitrec.training import TrainConfig, compile_model, make_dataset
+
+    train = load_csv(ensure_embedded_data().train_csv)
+    images, labels = train.images[:rows], train.labels[:rows]
+    config = TrainConfig(architecture, epochs=3, batch_size=batch_size)
+
+    def pipeline_epoch() -> list:
+        return [batch for batch in make_dataset(images, labels, config, training=True)]
+
+    pipeline_epoch()  # trace the map functions
+    started = time.perf_counter()
+    batches = pipeline_epoch()
+    pipeline = time.perf_counter() - started
+
+    x = tf.concat([b[0] for b in batches], 0)  # (rows, 28, 28, 1) float32, already jittered
+    y = tf.concat([b[1] for b in batches], 0)  # (rows, 10)
+    premade = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache()
+    model = build_model(architecture)
+    compile_model(model, config, steps=3 * len(batches))
+    model.fit(premade, epochs=1, verbose=0, shuffle=False)  # trace the train step, fill the cache
+    started = time.perf_counter()
+    model.fit(premade, epochs=1, verbose=0, shuffle=False)
+    compute = time.perf_counter() - started
+    started = time.perf_counter()
+    model.fit(
+        make_dataset(images, labels, config, training=True), epochs=1, verbose=0, shuffle=False
+    )
+    both = time.perf_counter() - started
+    return {
+        "architecture": architecture,
+        "batch_size": batch_size,
+        "rows": rows,
+        "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter": tf.config.threading.get_inter_op_parallelism_threads(),
+        "pipeline_images_per_s": round(rows / pipeline, 1),
+        "compute_images_per_s": round(rows / compute, 1),
+        "epoch_images_per_s": round(rows / both, 1),
+        "pipeline_share": round(pipeline / both, 3),
+        "compute_share": round(compute / both, 3),
+    }
+
+
+def child(args: list[str]) -> subprocess.Popen:
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.getcwd()}
+    return subprocess.Popen(
+        [sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True, env=env
+    )
+
+
+def collect(proc: subprocess.Popen) -> dict:
+    out, _ = proc.communicate()
+    if proc.returncode:
+        raise SystemExit(f"benchmark child failed with exit code {proc.returncode}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=12_800)
+    parser.add_argument("--architectures", default=",".join(RECIPES))
+    parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        arch, intra, inter, rows = args.child
+        print(json.dumps(measure(arch, RECIPES[arch], int(rows), int(intra), int(inter))))
+        return
+
+    rows = []
+    print("| model | batch | threads | pipeline img/s | compute img/s | epoch img/s | pipeline |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for arch in args.architectures.split(","):
+        for name, (intra, inter) in SETTINGS.items():
+            row = collect(child([arch, str(intra), str(inter), str(args.rows)])) | {"setting": name}
+            rows.append(row)
+            print(
+                f"| {arch} | {row['batch_size']} | {name} ({row['intra']}/{row['inter']}) "
+                f"| {row['pipeline_images_per_s']:,.0f} | {row['compute_images_per_s']:,.0f} "
+                f"| {row['epoch_images_per_s']:,.0f} | {row['pipeline_share']:.0%} |",
+                flush=True,
+            )
+        pair = [child([arch, "1", "1", str(args.rows)]) for _ in range(2)]
+        results = [collect(p) for p in pair]
+        total = sum(r["epoch_images_per_s"] for r in results)
+        rows.append(
+            {"architecture": arch, "setting": "2procs-1thread", "epoch_images_per_s": total}
+        )
+        batch = results[0]["batch_size"]
+        print(f"| {arch} | {batch} | 2 procs x 1 thread | | | {total:,.0f} sum | |", flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
