@@ -1,6 +1,11 @@
 """Inference runtimes. Training exports each final model to LiteRT (`model.tflite` beside
 `model.keras`): it imports in ~0.06 s where TensorFlow takes ~5 s, and predicts faster on CPU.
-Prediction prefers it whenever it exists and is not older than the Keras file."""
+Prediction prefers it whenever it exists and is not older than the Keras file.
+
+A second, int8 export (`model.int8.tflite`: int8 weights and activations, calibrated on
+training images, float input and output) predicts about 3.5x faster with XNNPACK's integer
+kernels. It is not bit-faithful, so it is opt-in (`runtime="int8"`) and kept only when it
+predicts the same digit as Keras on at least INT8_MIN_AGREEMENT of the validation split."""
 
 from __future__ import annotations
 
@@ -15,22 +20,59 @@ from digitrec.storage import write_with
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28, 1) float32 -> (N, 10)
 CHUNK = 1024  # images per LiteRT invocation
+RUNTIMES = ("auto", "litert", "int8", "keras")
+INT8_MIN_AGREEMENT = 0.999  # share of validation digits int8 must predict as Keras does
+CALIBRATION_IMAGES = 500  # training images that set the int8 activation ranges
 
 
 def litert_path(keras_path: Path | str) -> Path:
     return Path(keras_path).with_suffix(".tflite")
 
 
+def int8_path(keras_path: Path | str) -> Path:
+    return Path(keras_path).with_suffix(".int8.tflite")
+
+
 def export_litert(model, keras_path: Path | str, check_images: np.ndarray) -> Path | None:
     """Export beside the .keras file; keep it only if it predicts the same digits as Keras."""
     target = litert_path(keras_path)
-    write_with(target, lambda tmp: model.export(str(tmp), format="litert", verbose=False))
+    agreement = export_checked(model, target, check_images)
+    return target if agreement == 1.0 else discard(target)
+
+
+def export_int8(
+    model, keras_path: Path | str, check_images: np.ndarray, calibration: np.ndarray
+) -> tuple[Path | None, float]:
+    """(model.int8.tflite or None, its digit agreement with Keras on `check_images`)."""
+    import tensorflow as tf
+
+    def representative():
+        for image in calibration[:CALIBRATION_IMAGES]:
+            yield [image.reshape(1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)]
+
+    target = int8_path(keras_path)
+    agreement = export_checked(
+        model,
+        target,
+        check_images,
+        optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=representative,
+    )
+    return (target if agreement >= INT8_MIN_AGREEMENT else discard(target)), agreement
+
+
+def export_checked(model, target: Path, check_images: np.ndarray, **converter) -> float:
+    """Write the LiteRT export atomically; return the share of digits it predicts as Keras."""
+    write_with(
+        target, lambda tmp: model.export(str(tmp), format="litert", verbose=False, **converter)
+    )
     x = check_images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)  # (N, 28, 28, 1)
     expected = np.asarray(model.predict(x, verbose=0)).argmax(1)
-    if not np.array_equal(litert_predictor(target)(x).argmax(1), expected):
-        target.unlink()
-        return None
-    return target
+    return float((litert_predictor(target)(x).argmax(1) == expected).mean())
+
+
+def discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def litert_predictor(path: Path) -> Predictor:
@@ -72,13 +114,25 @@ def keras_predictor(path: Path) -> Predictor:
 
 def load_predictor(model_path: Path | str, runtime: str = "auto") -> tuple[Predictor, str]:
     """(predict function, runtime name) for a .keras or .tflite path."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose {', '.join(RUNTIMES)}")
     path = Path(model_path)
-    exported = path if path.suffix == ".tflite" else litert_path(path)
-    fresh = exported.is_file() and (
-        path == exported or exported.stat().st_mtime >= path.stat().st_mtime
-    )
-    if runtime == "litert" or (runtime == "auto" and fresh):
+    if path.suffix == ".tflite":
+        return litert_predictor(path), "int8" if path.name.endswith(".int8.tflite") else "litert"
+    if runtime == "int8":
+        exported = int8_path(path)
+        if not is_fresh(exported, path):
+            raise FileNotFoundError(
+                f"{exported}: no current int8 export of {path.name} (it is written by training "
+                "when it agrees with Keras); use runtime 'auto', 'litert' or 'keras'"
+            )
+        return litert_predictor(exported), "int8"
+    exported = litert_path(path)
+    if runtime == "litert" or (runtime == "auto" and is_fresh(exported, path)):
         return litert_predictor(exported), "litert"
-    if runtime not in ("auto", "keras"):
-        raise ValueError(f"unknown runtime {runtime!r}; choose auto, litert or keras")
     return keras_predictor(path), "keras"
+
+
+def is_fresh(exported: Path, keras_path: Path) -> bool:
+    """The export exists and is not older than the Keras model it was made from."""
+    return exported.is_file() and exported.stat().st_mtime >= keras_path.stat().st_mtime

@@ -260,19 +260,29 @@ def champion_accuracy_on(train_csv: str, split_path: str) -> tuple[str | None, f
 
 
 def export_model(final_stage: dict, train_csv: str, split_path: str, run_dir: Path) -> dict:
-    """The run's model.keras, and model.tflite when LiteRT predicts the same validation digits."""
+    """The run's model.keras; model.tflite when LiteRT predicts the same validation digits;
+    model.int8.tflite when the int8 export agrees closely enough (runtime.INT8_MIN_AGREEMENT)."""
     import shutil
 
     import keras
 
-    from digitrec.runtime import export_litert
+    from digitrec.runtime import export_int8, export_litert
 
     model_path = write_with(
         run_dir / "model.keras", lambda tmp: shutil.copyfile(final_stage["model_path"], tmp)
     )
-    train, _, val_idx = load_split(train_csv, split_path)
-    exported = export_litert(keras.saving.load_model(model_path), model_path, train.images[val_idx])
-    return {"model_path": str(model_path), "litert_path": str(exported) if exported else None}
+    train, train_idx, val_idx = load_split(train_csv, split_path)
+    model = keras.saving.load_model(model_path)
+    exported = export_litert(model, model_path, train.images[val_idx])
+    int8, agreement = export_int8(model, model_path, train.images[val_idx], train.images[train_idx])
+    summary = {
+        "model_path": str(model_path),
+        "litert_path": str(exported) if exported else None,
+        "int8_path": str(int8) if int8 else None,
+        "int8_agreement": round(agreement, 6),
+    }
+    write_json_atomic(run_dir / "export.json", summary)
+    return summary
 
 
 def register_run(

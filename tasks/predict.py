@@ -24,7 +24,9 @@ def resolve_model_path(model: str) -> str:
 
 
 @task(cache_policy=NO_CACHE)
-def predict_digits(model_path: str, inputs: list[str], top_k: int, save_preprocessed: bool) -> dict:
+def predict_digits(
+    model_path: str, inputs: list[str], top_k: int, save_preprocessed: bool, runtime: str = "auto"
+) -> dict:
     """Predict every input, write predictions.csv in a new folder, publish a table artifact."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out_dir = predictions_dir() / f"{stamp}-{secrets.token_hex(2)}"
@@ -34,6 +36,7 @@ def predict_digits(model_path: str, inputs: list[str], top_k: int, save_preproce
         inputs,
         top_k=top_k,
         save_preprocessed_to=out_dir / "seen" if save_preprocessed else None,
+        runtime=runtime,
     )
     csv_path = write_predictions_csv(predictions, out_dir / "predictions.csv")
     rows = [table_row(p.to_dict()) for p in predictions[:SHOWN]]
@@ -43,7 +46,7 @@ def predict_digits(model_path: str, inputs: list[str], top_k: int, save_preproce
         "predictions",
         rows,
         f"{len(predictions) - failed} predicted, {failed} failed; "
-        f"model {Path(model_path).name}{more}",
+        f"model {Path(model_path).name}, runtime {runtime}{more}",
     )
     for row in rows:
         print(

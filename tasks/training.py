@@ -68,7 +68,7 @@ def cross_validate(
 
 @task(cache_policy=NO_CACHE)
 def export_model(final_stage: dict, train_csv: str, split_path: str, run_dir: Path) -> dict:
-    """model.keras plus its LiteRT export (kept only when its predictions agree)."""
+    """model.keras plus its LiteRT exports (kept only when their predictions agree)."""
     exported = steps.export_model(final_stage, train_csv, split_path, run_dir)
     print(
         "LiteRT export: "
@@ -77,5 +77,9 @@ def export_model(final_stage: dict, train_csv: str, split_path: str, run_dir: Pa
             if exported["litert_path"]
             else "disagreed with Keras, not kept (predict uses Keras)"
         )
+    )
+    print(
+        f"LiteRT int8 export: same digit as Keras on {exported['int8_agreement']:.3%} of the "
+        + ("validation split, kept" if exported["int8_path"] else "validation split, not kept")
     )
     return exported

@@ -84,3 +84,33 @@ def test_unknown_model_is_a_clear_error(prefect_harness, home, tmp_path):
 
     with pytest.raises(FileNotFoundError, match="'no-such-run' is neither"):
         predict(inputs=["x.png"], model="no-such-run")
+
+
+def test_int8_runtime_on_request(prefect_harness, home, tmp_path, mnist_arrays, small_kaggle_dir):
+    import keras
+
+    from digitrec import runtime
+    from flows.predict import predict
+
+    # Without an int8 export the run fails and says why.
+    with pytest.raises(FileNotFoundError, match="no current int8 export"):
+        predict(inputs=[str(small_kaggle_dir / "test.csv")], runtime="int8")
+
+    # With one (as training writes it), the CSV rows are read through it.
+    images, _ = mnist_arrays
+    champion = registry.resolve_model("champion")
+    model = keras.saving.load_model(champion)
+    exported, agreement = runtime.export_int8(
+        model, tmp_path / "model.keras", images[60_000:60_500], images[:300]
+    )
+    assert exported is not None, f"int8 agreement {agreement:.4f} below the gate"
+    local = tmp_path / "model.keras"
+    local.write_bytes(champion.read_bytes())
+    exported.touch()  # not older than the model it belongs to
+    float_result = predict(inputs=[str(small_kaggle_dir / "test.csv")], model=str(local))
+    result = predict(inputs=[str(small_kaggle_dir / "test.csv")], model=str(local), runtime="int8")
+    digits = [p["digit"] for p in result["predictions"]]
+    float_digits = [p["digit"] for p in float_result["predictions"]]
+    assert len(digits) == 200 and None not in digits
+    assert np.mean(np.equal(digits, float_digits)) >= 0.98
+    assert "runtime int8" in str(read_artifact("predictions").description)

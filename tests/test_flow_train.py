@@ -8,6 +8,7 @@ import pytest
 
 from digitrec import registry
 from digitrec.data import load_answers
+from digitrec.runtime import INT8_MIN_AGREEMENT
 from tests.conftest import write_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -76,6 +77,11 @@ def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_
     assert result["hidden_test_accuracy"] == pytest.approx((submission["Label"] == answers).mean())
     assert result["hidden_test_accuracy"] > 0.85
     assert (run_dir / "model.tflite").is_file()
+    # The int8 export is kept exactly when it agrees with Keras often enough.
+    exported = json.loads((run_dir / "export.json").read_text())
+    assert 0.5 < exported["int8_agreement"] <= 1.0
+    kept = exported["int8_agreement"] >= INT8_MIN_AGREEMENT
+    assert (run_dir / "model.int8.tflite").is_file() == kept == (exported["int8_path"] is not None)
     # First model with no champion: promoted.
     assert result["champion"] is True
     assert registry.champion()["run_id"] == run_dir.name
