@@ -65,20 +65,26 @@ def train(
     ] = None,
 ) -> None:
     """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
+    from digitrec.warmup import import_in_background
+
+    preload = import_in_background()  # while Prefect connects or starts its temporary server
     from flows.training import train as train_flow
 
-    result = train_flow(
-        data_dir=data_dir,
-        profile=profile,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        validation_fraction=validation_fraction,
-        cv_folds=cv_folds,
-        promote=promote,
-        members=members,
-        dask_address=dask_address,
-    )
+    try:
+        result = train_flow(
+            data_dir=data_dir,
+            profile=profile,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            validation_fraction=validation_fraction,
+            cv_folds=cv_folds,
+            promote=promote,
+            members=members,
+            dask_address=dask_address,
+        )
+    finally:
+        preload.join()  # never exit half-way through an import
     hidden = result["hidden_test_accuracy"]
     typer.echo("")
     typer.echo(f"run folder           {result['run_dir']}")

@@ -54,3 +54,27 @@ def test_data_json(tmp_path, small_kaggle_dir):
     assert info["train_rows"] == 42_000 and info["test_rows"] == 28_000
     assert sum(info["class_counts"].values()) == 42_000
     assert np.isclose(min(info["class_counts"].values()) / 42_000, 0.09, atol=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_train_command_on_a_kaggle_folder(tmp_path, small_kaggle_dir):
+    # Prefect's ephemeral mode (a temporary server) while TensorFlow and Great Expectations
+    # load in the background.
+    result = digitrec(
+        "train", "--data-dir", str(small_kaggle_dir), "--epochs", "1", "--seed", "3", home=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[-8:] if line.strip())
+    run_dir = tmp_path / "runs" / lines["run"].split()[-1].rsplit("/", 1)[-1]
+    assert (run_dir / "model.keras").is_file() and (run_dir / "submission.csv").is_file()
+    assert lines["champion"].startswith("yes")
+    # The summary prints the run's own metrics (600 images, 1 epoch: accuracy is not the point).
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert lines["hidden-test"].split()[-1] == f"{metrics['hidden_test_accuracy']:.4%}"
+
+
+def test_bad_data_folder_fails_the_train_command(tmp_path):
+    result = digitrec("train", "--data-dir", str(tmp_path / "nowhere"), home=tmp_path)
+    assert result.returncode != 0
+    assert f"{tmp_path / 'nowhere' / 'train.csv'}: not found" in result.stdout + result.stderr

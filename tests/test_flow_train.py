@@ -44,6 +44,17 @@ def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_
     assert metrics["holdout"]["wilson_low"] <= metrics["holdout"]["accuracy"]
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["final-augmented"]["val_accuracy"]) == 3
+    # A stage's validation accuracy is exactly its saved model's share of correct digits.
+    import keras
+
+    from digitrec.steps import load_split
+    from digitrec.training import predict_proba
+
+    train_data, _, val_idx = load_split(str(medium_kaggle_dir / "train.csv"), run_dir / "split.npz")
+    final_model = keras.saving.load_model(run_dir / "models" / "final-augmented.keras")
+    probs = predict_proba(final_model, train_data.images[val_idx])  # (300, 10)
+    stage = json.loads((run_dir / "stages" / "final-augmented.json").read_text())
+    assert stage["val_accuracy"] == (probs.argmax(1) == train_data.labels[val_idx]).mean()
     for name in (
         "model.keras",
         "model.tflite",
