@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -84,6 +85,44 @@ def measure(architecture: str, batch_size: int, rows: int, intra: int, inter: in
     }
 
 
+def augmentation_cost(rows: int, batch_size: int = 256) -> dict:
+    """Images/s of one epoch of jitter: digitrec's single affine resample against the notebook's
+    three Keras layers (RandomRotation, RandomZoom, RandomTranslation), each in a tf.data map."""
+    import keras
+    import tensorflow as tf
+
+    from digitrec.data import load_csv
+    from digitrec.dataset import ensure_embedded_data
+    from digitrec.training import Augmentation, random_affine
+
+    images = load_csv(ensure_embedded_data().train_csv).images[:rows, ..., None]
+    batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    batches = batches.map(lambda x: tf.cast(x, tf.float32)).cache()
+    layers = keras.Sequential(
+        [
+            keras.layers.RandomRotation(10 / 360),
+            keras.layers.RandomZoom(0.1),
+            keras.layers.RandomTranslation(0.1, 0.1),
+        ]
+    )
+    ours = batches.enumerate().map(
+        lambda step, x: random_affine(
+            x, tf.stack([tf.constant(0, tf.int64), step]), Augmentation()
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    theirs = batches.map(lambda x: layers(x, training=True), num_parallel_calls=tf.data.AUTOTUNE)
+    result = {}
+    for name, ds in (("one_affine", ours), ("keras_layers", theirs)):
+        for _ in ds:  # warm-up: trace, fill the cache
+            pass
+        started = time.perf_counter()
+        for _ in ds:
+            pass
+        result[name] = round(rows / (time.perf_counter() - started), 1)
+    return result
+
+
 def child(args: list[str]) -> subprocess.Popen:
     env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": os.getcwd()}
     return subprocess.Popen(
@@ -102,38 +141,55 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=12_800)
     parser.add_argument("--architectures", default=",".join(RECIPES))
-    parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds; the table shows medians")
+    parser.add_argument("--json", help="also write every measurement here")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.child[0] == "augmentation":
+        print(json.dumps(augmentation_cost(int(args.child[3]))))
+        return
     if args.child:
         arch, intra, inter, rows = args.child
         print(json.dumps(measure(arch, RECIPES[arch], int(rows), int(intra), int(inter))))
         return
 
-    rows = []
-    print("| model | batch | threads | pipeline img/s | compute img/s | epoch img/s | pipeline |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
-    for arch in args.architectures.split(","):
-        for name, (intra, inter) in SETTINGS.items():
-            row = collect(child([arch, str(intra), str(inter), str(args.rows)])) | {"setting": name}
-            rows.append(row)
-            print(
-                f"| {arch} | {row['batch_size']} | {name} ({row['intra']}/{row['inter']}) "
-                f"| {row['pipeline_images_per_s']:,.0f} | {row['compute_images_per_s']:,.0f} "
-                f"| {row['epoch_images_per_s']:,.0f} | {row['pipeline_share']:.0%} |",
-                flush=True,
+    runs: list[dict] = []
+    for _ in range(args.repeats):  # rounds interleave the settings, so drift hits them alike
+        for arch in args.architectures.split(","):
+            for name, (intra, inter) in SETTINGS.items():
+                row = collect(child([arch, str(intra), str(inter), str(args.rows)]))
+                runs.append(row | {"setting": name})
+            pair = [collect(p) for p in [child([arch, "1", "1", str(args.rows)]) for _ in range(2)]]
+            total = sum(r["epoch_images_per_s"] for r in pair)
+            runs.append(
+                {"architecture": arch, "setting": "2procs-1thread", "epoch_images_per_s": total}
             )
-        pair = [child([arch, "1", "1", str(args.rows)]) for _ in range(2)]
-        results = [collect(p) for p in pair]
-        total = sum(r["epoch_images_per_s"] for r in results)
-        rows.append(
-            {"architecture": arch, "setting": "2procs-1thread", "epoch_images_per_s": total}
-        )
-        batch = results[0]["batch_size"]
-        print(f"| {arch} | {batch} | 2 procs x 1 thread | | | {total:,.0f} sum | |", flush=True)
+    print("| model | threads | pipeline img/s | compute img/s | epoch img/s | pipeline |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for arch in args.architectures.split(","):
+        for name in [*SETTINGS, "2procs-1thread"]:
+            group = [r for r in runs if r["architecture"] == arch and r["setting"] == name]
+            cells = [
+                f"{median(group, key):,.0f}" if key in group[0] else ""
+                for key in ("pipeline_images_per_s", "compute_images_per_s", "epoch_images_per_s")
+            ]
+            share = f"{median(group, 'pipeline_share'):.0%}" if "pipeline_share" in group[0] else ""
+            label = "2 processes x 1 thread (sum)" if name == "2procs-1thread" else name
+            print(f"| {arch} (batch {RECIPES[arch]}) | {label} | {' | '.join(cells)} | {share} |")
+    costs = [
+        collect(child(["augmentation", "0", "0", str(args.rows)])) for _ in range(args.repeats)
+    ]
+    print("\n| augmentation, one epoch in tf.data (default threads) | images/s |")
+    print("| --- | ---: |")
+    print(f"| one random affine resample (digitrec) | {median(costs, 'one_affine'):,.0f} |")
+    print(f"| Keras Random{{Rotation,Zoom,Translation}} | {median(costs, 'keras_layers'):,.0f} |")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump(runs, f, indent=2)
+
+
+def median(rows: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in rows)
 
 
 if __name__ == "__main__":
