@@ -39,7 +39,8 @@ def data(
 @app.command()
 def train(
     profile: Annotated[
-        str, typer.Option(help="fast (default), standard or ensemble (strong CNNs on Dask).")
+        str,
+        typer.Option(help="fast (default), standard or ensemble (CNNs trained on Dask, averaged)."),
     ] = "fast",
     data_dir: Annotated[
         str | None, typer.Option(help="Kaggle folder with train.csv/test.csv (default: embedded).")

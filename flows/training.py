@@ -48,8 +48,8 @@ def train(
         data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
             embedded MNIST.
         profile: fast (compact CNN, about 5 minutes on 2 cores), standard (stronger CNN,
-            longer schedule, cross-validation) or ensemble (several strong CNNs trained in
-            parallel on Dask, averaged).
+            longer schedule, cross-validation) or ensemble (several CNNs of the winning
+            architecture trained in parallel on Dask, averaged).
         epochs: Override the epochs of the augmented retraining.
         batch_size: Override the batch size of the augmented retraining.
         seed: Seed for the validation split, initialisation and augmentation.
