@@ -21,15 +21,19 @@ def home(tmp_path, monkeypatch):
 
 
 def read_artifact(key: str):
+    """The newest artifact under `key`."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     async def latest():
         async with get_client() as client:
             found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
             )
-            return found[-1] if found else None
+            return found[0] if found else None
 
     return asyncio.run(latest())
 
