@@ -24,6 +24,7 @@ SETTINGS = {  # name: (intra-op threads, inter-op threads); 0 = TensorFlow's def
     "intra2-inter1": (2, 1),
     "intra1-inter1": (1, 1),
 }
+POLICY_ENV = "DIGITREC_BENCH_POLICY"  # Keras dtype policy of the children, e.g. mixed_bfloat16
 RECIPES = {  # architecture: batch size, as the profiles train them
     "baseline": 128,
     "compact": 256,
@@ -33,8 +34,10 @@ RECIPES = {  # architecture: batch size, as the profiles train them
 
 def measure(architecture: str, batch_size: int, rows: int, intra: int, inter: int) -> dict:
     """Images/s of the pipeline, the compute and both, for one epoch of `rows` images."""
+    import keras
     import tensorflow as tf
 
+    keras.mixed_precision.set_global_policy(os.environ.get(POLICY_ENV, "float32"))
     if intra:
         tf.config.threading.set_intra_op_parallelism_threads(intra)
     if inter:
@@ -143,6 +146,10 @@ def main() -> None:
     parser.add_argument("--architectures", default=",".join(RECIPES))
     parser.add_argument("--repeats", type=int, default=1, help="rounds; the table shows medians")
     parser.add_argument("--json", help="also write every measurement here")
+    parser.add_argument(
+        "--settings", help="only these thread settings (comma-separated); skips the pairs"
+    )
+    parser.add_argument("--policy", default="float32", help="Keras dtype policy, mixed_bfloat16")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child and args.child[0] == "augmentation":
@@ -153,12 +160,16 @@ def main() -> None:
         print(json.dumps(measure(arch, RECIPES[arch], int(rows), int(intra), int(inter))))
         return
 
+    os.environ[POLICY_ENV] = args.policy
+    settings = {k: v for k, v in SETTINGS.items() if not args.settings or k in args.settings}
     runs: list[dict] = []
     for _ in range(args.repeats):  # rounds interleave the settings, so drift hits them alike
         for arch in args.architectures.split(","):
-            for name, (intra, inter) in SETTINGS.items():
+            for name, (intra, inter) in settings.items():
                 row = collect(child([arch, str(intra), str(inter), str(args.rows)]))
                 runs.append(row | {"setting": name})
+            if args.settings:
+                continue
             pair = [collect(p) for p in [child([arch, "1", "1", str(args.rows)]) for _ in range(2)]]
             total = sum(r["epoch_images_per_s"] for r in pair)
             runs.append(
@@ -167,7 +178,7 @@ def main() -> None:
     print("| model | threads | pipeline img/s | compute img/s | epoch img/s | pipeline |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for arch in args.architectures.split(","):
-        for name in [*SETTINGS, "2procs-1thread"]:
+        for name in [*settings, *([] if args.settings else ["2procs-1thread"])]:
             group = [r for r in runs if r["architecture"] == arch and r["setting"] == name]
             cells = [
                 f"{median(group, key):,.0f}" if key in group[0] else ""
@@ -176,6 +187,9 @@ def main() -> None:
             share = f"{median(group, 'pipeline_share'):.0%}" if "pipeline_share" in group[0] else ""
             label = "2 processes x 1 thread (sum)" if name == "2procs-1thread" else name
             print(f"| {arch} (batch {RECIPES[arch]}) | {label} | {' | '.join(cells)} | {share} |")
+    if args.settings:
+        write_json(args.json, runs)
+        return
     costs = [
         collect(child(["augmentation", "0", "0", str(args.rows)])) for _ in range(args.repeats)
     ]
@@ -183,8 +197,12 @@ def main() -> None:
     print("| --- | ---: |")
     print(f"| one random affine resample (digitrec) | {median(costs, 'one_affine'):,.0f} |")
     print(f"| Keras Random{{Rotation,Zoom,Translation}} | {median(costs, 'keras_layers'):,.0f} |")
-    if args.json:
-        with open(args.json, "w") as f:
+    write_json(args.json, runs)
+
+
+def write_json(path: str | None, runs: list[dict]) -> None:
+    if path:
+        with open(path, "w") as f:
             json.dump(runs, f, indent=2)
 
 
