@@ -33,15 +33,22 @@ def int8_path(keras_path: Path | str) -> Path:
     return Path(keras_path).with_suffix(".int8.tflite")
 
 
-def export_litert(model, keras_path: Path | str, check_images: np.ndarray) -> Path | None:
-    """Export beside the .keras file; keep it only if it predicts the same digits as Keras."""
+def export_litert(
+    model, keras_path: Path | str, check_images: np.ndarray, expected: np.ndarray | None = None
+) -> Path | None:
+    """Export beside the .keras file; keep it only if it predicts the same digits as Keras
+    (`expected`: Keras' digits for `check_images`, when the caller has them already)."""
     target = litert_path(keras_path)
-    agreement = export_checked(model, target, check_images)
+    agreement = export_checked(model, target, check_images, expected)
     return target if agreement == 1.0 else discard(target)
 
 
 def export_int8(
-    model, keras_path: Path | str, check_images: np.ndarray, calibration: np.ndarray
+    model,
+    keras_path: Path | str,
+    check_images: np.ndarray,
+    calibration: np.ndarray,
+    expected: np.ndarray | None = None,
 ) -> tuple[Path | None, float]:
     """(model.int8.tflite or None, its digit agreement with Keras on `check_images`)."""
     import tensorflow as tf
@@ -55,19 +62,29 @@ def export_int8(
         model,
         target,
         check_images,
+        expected,
         optimizations=[tf.lite.Optimize.DEFAULT],
         representative_dataset=representative,
     )
     return (target if agreement >= INT8_MIN_AGREEMENT else discard(target)), agreement
 
 
-def export_checked(model, target: Path, check_images: np.ndarray, **converter) -> float:
+def keras_digits(model, images: np.ndarray) -> np.ndarray:
+    """The digits (N,) a Keras model predicts for uint8 or float images (N, 28, 28[, 1])."""
+    x = images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)  # (N, 28, 28, 1)
+    return np.asarray(model.predict(x, verbose=0)).argmax(1)
+
+
+def export_checked(
+    model, target: Path, check_images: np.ndarray, expected: np.ndarray | None, **converter
+) -> float:
     """Write the LiteRT export atomically; return the share of digits it predicts as Keras."""
     write_with(
         target, lambda tmp: model.export(str(tmp), format="litert", verbose=False, **converter)
     )
+    if expected is None:
+        expected = keras_digits(model, check_images)
     x = check_images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE, 1).astype(np.float32)  # (N, 28, 28, 1)
-    expected = np.asarray(model.predict(x, verbose=0)).argmax(1)
     return float((litert_predictor(target)(x).argmax(1) == expected).mean())
 
 

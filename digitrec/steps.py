@@ -267,15 +267,17 @@ def export_model(final_stage: dict, train_csv: str, split_path: str, run_dir: Pa
 
     import keras
 
-    from digitrec.runtime import export_int8, export_litert
+    from digitrec.runtime import export_int8, export_litert, keras_digits
 
     model_path = write_with(
         run_dir / "model.keras", lambda tmp: shutil.copyfile(final_stage["model_path"], tmp)
     )
     train, train_idx, val_idx = load_split(train_csv, split_path)
     model = keras.saving.load_model(model_path)
-    exported = export_litert(model, model_path, train.images[val_idx])
-    int8, agreement = export_int8(model, model_path, train.images[val_idx], train.images[train_idx])
+    x_val = train.images[val_idx]
+    expected = keras_digits(model, x_val)  # (N_val,), what both exports must reproduce
+    exported = export_litert(model, model_path, x_val, expected)
+    int8, agreement = export_int8(model, model_path, x_val, train.images[train_idx], expected)
     summary = {
         "model_path": str(model_path),
         "litert_path": str(exported) if exported else None,
