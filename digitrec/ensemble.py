@@ -1,10 +1,10 @@
-"""Ensembles: members of one recipe that differ by seed and by the training rows they see, saved
-as one Keras model that averages their probabilities, so evaluation, export, registration and
-predict treat an ensemble like any other model.
+"""Ensembles: members that differ by architecture and seed, saved as one Keras model that averages
+their probabilities, so evaluation, export, registration and predict treat an ensemble like any
+other model.
 
-Honest validation: members draw their rows only from the run's training rows (split.npz
-"train"); each holds out its own stratified share of those for its per-epoch curves. The run's
-validation rows stay unseen by every member, so the ensemble's validation score is a true holdout.
+Honest validation: every member fits the run's training rows (split.npz "train") on a fixed
+schedule and only reports its per-epoch curve on the run's validation rows; nothing is chosen by
+them, so the ensemble's validation score stays a true holdout.
 """
 
 from __future__ import annotations
@@ -12,30 +12,13 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import replace
+from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from digitrec.constants import IMAGE_SHAPE
-from digitrec.steps import load_split
+from digitrec.steps import load_split, train_stage
 from digitrec.storage import write_json_atomic, write_with
-from digitrec.training import EpochCallback, TrainConfig, fit, predict_proba, stratified_split
-
-MEMBER_HOLDOUT = 0.1  # share of the run's training rows each member keeps for its own curves
-
-
-def member_config(recipe: TrainConfig, index: int) -> TrainConfig:
-    """Member `index` (0-based): the shared recipe with its own seed."""
-    return replace(recipe, seed=recipe.seed + index)
-
-
-def member_rows(
-    train_idx: np.ndarray, labels: np.ndarray, seed: int, holdout: float = MEMBER_HOLDOUT
-) -> tuple[np.ndarray, np.ndarray]:
-    """(fit rows, holdout rows) of one member: a stratified split of the run's training rows."""
-    fit_pos, holdout_pos = stratified_split(labels[train_idx], holdout, seed)
-    return train_idx[fit_pos], train_idx[holdout_pos]
+from digitrec.training import EpochCallback, TrainConfig, predict_proba
 
 
 def cluster_workers(members: int, cores: int | None = None) -> int:
@@ -69,41 +52,20 @@ def train_member(
     threads: int | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> dict:
-    """Train member `index` on its share of the training rows; score it on the run's validation."""
+    """Train member `index` (0-based) with its own recipe as stage member-<index + 1>, recording
+    which worker process trained it."""
     in_force = limit_tensorflow_threads(threads) if threads else None
-    train, train_idx, val_idx = load_split(train_csv, split_path)
-    config = member_config(recipe, index)
-    fit_idx, holdout_idx = member_rows(train_idx, train.labels, config.seed)
-    result = fit(
-        config,
-        (train.images[fit_idx], train.labels[fit_idx]),
-        (train.images[holdout_idx], train.labels[holdout_idx]),
-        on_epoch=on_epoch,
-    )
     stage = f"member-{index + 1}"
-    model_path = write_with(run_dir / "models" / f"{stage}.keras", result.model.save)
-    rows_path = write_with(
-        run_dir / "stages" / f"{stage}-rows.npz",
-        lambda tmp: np.savez(tmp, fit=fit_idx, holdout=holdout_idx),
-    )
-    probs = predict_proba(result.model, train.images[val_idx])  # (N_val, 10)
-    summary = {
-        "stage": stage,
-        "architecture": config.architecture,
-        "config": config.to_dict(),
-        "model_path": str(model_path),
-        "rows_path": str(rows_path),
-        "parameters": int(result.model.count_params()),
-        "train_seconds": round(result.seconds, 2),
-        "images_per_second": round(result.images_per_second, 1),
-        "fit_rows": len(fit_idx),
-        "holdout_accuracy": result.history["val_accuracy"][-1],
-        "val_accuracy": float((probs.argmax(1) == train.labels[val_idx]).mean()),
-        "worker": {"host": socket.gethostname(), "pid": os.getpid(), "tf_threads": in_force},
-        "history": result.history,
-    }
+    summary = train_stage(stage, recipe, train_csv, split_path, run_dir, on_epoch=on_epoch)
+    summary["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), "tf_threads": in_force}
     write_json_atomic(run_dir / "stages" / f"{stage}.json", summary)
     return summary
+
+
+def describe_members(architectures: list[str]) -> str:
+    """E.g. "ensemble of 3 compact + 2 strong" (architectures in order of first appearance)."""
+    counts = Counter(architectures)
+    return "ensemble of " + " + ".join(f"{n} {arch}" for arch, n in counts.items())
 
 
 def average_models(members: list):
@@ -143,11 +105,12 @@ def combine_members(
     model = keras.saving.load_model(model_path, compile=False)
     train, _, val_idx = load_split(train_csv, split_path)
     probs = predict_proba(model, train.images[val_idx])  # (N_val, 10)
-    first = members[0]
     summary = {
         "stage": "ensemble",
-        "architecture": f"ensemble of {len(members)} {first['architecture']}",
-        "config": first["config"] | {"members": len(members)},
+        "architecture": describe_members([m["architecture"] for m in members]),
+        # What the members share (their architectures, batch sizes and seeds are their own).
+        "config": {k: members[0]["config"][k] for k in ("epochs", "augmentation")}
+        | {"members": len(members)},
         "model_path": str(model_path),
         "parameters": int(model.count_params()),
         "train_seconds": round(wall_seconds, 2),

@@ -19,7 +19,7 @@ class Profile:
     cv_epochs: int
     validation_fraction: float = 0.1
     bootstrap_resamples: int = 1000
-    members: int = 1  # ensemble members trained from the augmented recipe (1: a single model)
+    members: int = 1  # ensemble members, each an augmented recipe (1: a single model)
 
 
 SHORT = 2  # epochs each model gets in the comparison
@@ -63,7 +63,7 @@ STANDARD = Profile(
 ENSEMBLE = Profile(
     name="ensemble",
     baseline=FAST.baseline,
-    candidates=STANDARD.candidates,  # the winner is every member's architecture
+    candidates=STANDARD.candidates,  # members take these architectures in turn, best first
     augmented_epochs=STANDARD.augmented_epochs,
     augmented_learning_rate=STANDARD.augmented_learning_rate,
     cv_folds=0,  # each fold would retrain every member
@@ -93,3 +93,15 @@ def augmented_config(
         seed=seed,
         batch_size=batch_size or best.batch_size,
     )
+
+
+def member_recipes(
+    profile: Profile, ranked: list[TrainConfig], seed: int, batch_size: int | None
+) -> list[TrainConfig]:
+    """Ensemble members: the compared architectures in turn (best first), each retrained with
+    augmentation under its own seed. Members of one architecture made largely the same mistakes
+    (bench/RESULTS.md), so the ensemble mixes architectures rather than only seeds."""
+    return [
+        augmented_config(profile, ranked[i % len(ranked)], seed + i, batch_size)
+        for i in range(profile.members)
+    ]

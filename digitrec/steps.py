@@ -142,9 +142,9 @@ def train_stage(
     return summary
 
 
-def best_stage(summaries: list[dict]) -> dict:
-    """The stage with the highest validation accuracy (ties: the earliest)."""
-    return max(summaries, key=lambda s: s["val_accuracy"])
+def ranked(summaries: list[dict]) -> list[int]:
+    """Positions of the stages, best validation accuracy first (ties: the earliest first)."""
+    return sorted(range(len(summaries)), key=lambda i: -summaries[i]["val_accuracy"])
 
 
 def evaluate_model(

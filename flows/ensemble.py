@@ -31,8 +31,7 @@ def dask_runner(members: int, address: str | None) -> tuple[DaskTaskRunner, int 
 
 @flow(name="train-ensemble-members", log_prints=True)
 def train_ensemble_members(
-    recipe: TrainConfig,
-    members: int,
+    recipes: list[TrainConfig],
     train_csv: str,
     split_path: str,
     run_dir: Path,
@@ -42,24 +41,23 @@ def train_ensemble_members(
     started = time.perf_counter()
     futures = [
         train_member.submit(i, recipe, train_csv, split_path, run_dir, threads)
-        for i in range(members)
+        for i, recipe in enumerate(recipes)
     ]
     trained = [future.result() for future in futures]
     return {"members": trained, "wall_seconds": time.perf_counter() - started}
 
 
 def train_ensemble(
-    recipe: TrainConfig,
-    members: int,
+    recipes: list[TrainConfig],
     train_csv: str,
     split_path: str,
     run_dir: Path,
     dask_address: str | None,
 ) -> dict:
-    """Members in parallel on Dask, then (here) the one Keras model that averages them."""
-    runner, threads = dask_runner(members, dask_address)
+    """One member per recipe in parallel on Dask, then (here) the Keras model averaging them."""
+    runner, threads = dask_runner(len(recipes), dask_address)
     trained = train_ensemble_members.with_options(task_runner=runner)(
-        recipe, members, train_csv, split_path, run_dir, threads
+        recipes, train_csv, split_path, run_dir, threads
     )
     final = combine_members(
         trained["members"], train_csv, split_path, run_dir, trained["wall_seconds"]

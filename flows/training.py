@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from pydantic import Field
 
 from digitrec import steps
-from digitrec.profiles import augmented_config, get_profile
+from digitrec.profiles import augmented_config, get_profile, member_recipes
 from flows.ensemble import train_ensemble
 from tasks.data import prepare_data, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
@@ -48,8 +48,8 @@ def train(
         data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
             embedded MNIST.
         profile: fast (compact CNN, about 5 minutes on 2 cores), standard (stronger CNN,
-            longer schedule, cross-validation) or ensemble (several CNNs of the winning
-            architecture trained in parallel on Dask, averaged).
+            longer schedule, cross-validation) or ensemble (several CNNs, the compared
+            architectures in turn, trained in parallel on Dask and averaged).
         epochs: Override the epochs of the augmented retraining.
         batch_size: Override the batch size of the augmented retraining.
         seed: Seed for the validation split, initialisation and augmentation.
@@ -86,15 +86,15 @@ def train(
         )
         for c in plan.candidates
     ]
-    best = steps.best_stage(candidates)
-    final_config = augmented_config(plan, plan.candidates[candidates.index(best)], seed, batch_size)
+    order = steps.ranked(candidates)  # best first
+    best = candidates[order[0]]
+    final_config = augmented_config(plan, plan.candidates[order[0]], seed, batch_size)
     stages += candidates
     if plan.members > 1:
-        # Members of the winning architecture train from scratch, in parallel on Dask workers,
-        # on training rows only; one model averages them.
-        trained = train_ensemble(
-            final_config, plan.members, data["train_csv"], split, run_dir, dask_address
-        )
+        # Members train from scratch, in parallel on Dask workers, on the training rows only;
+        # they take the compared architectures in turn, best first; one model averages them.
+        recipes = member_recipes(plan, [plan.candidates[i] for i in order], seed, batch_size)
+        trained = train_ensemble(recipes, data["train_csv"], split, run_dir, dask_address)
         final = trained["ensemble"]
         stages += [*trained["members"], final]
     else:

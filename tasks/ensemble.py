@@ -52,8 +52,8 @@ def combine_members(
     rows = [
         {
             "model": m["stage"],
+            "architecture": m["architecture"],
             "seed": m["config"]["seed"],
-            "fit_rows": m["fit_rows"],
             "train_seconds": m["train_seconds"],
             "worker": f"{m['worker']['host']}:{m['worker']['pid']}",
             "val_accuracy": m["val_accuracy"],
@@ -63,8 +63,8 @@ def combine_members(
     rows.append(
         {
             "model": "ensemble",
+            "architecture": summary["architecture"],
             "seed": None,
-            "fit_rows": None,
             "train_seconds": summary["train_seconds"],
             "worker": f"{len(summary['workers'])} workers",
             "val_accuracy": summary["val_accuracy"],

@@ -1,17 +1,20 @@
-"""Ensembles: the averaging model, member rows that keep the run's validation split unseen, and
-the `train` flow's ensemble profile with members on a 2-worker Dask LocalCluster."""
+"""Ensembles: the averaging model, members' recipes (architectures in turn), and the `train`
+flow's ensemble profile with members on a 2-worker Dask LocalCluster."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from digitrec import ensemble, registry
-from digitrec.training import TrainConfig, stratified_split
+from digitrec.profiles import get_profile, member_recipes
+from digitrec.steps import ranked
+from digitrec.training import TrainConfig
 
 
 @pytest.fixture
@@ -63,20 +66,30 @@ def test_saved_ensemble_loads_and_predicts_like_its_members(members, pixels, tmp
     np.testing.assert_allclose(loaded, member_probabilities(members, pixels).mean(0), atol=1e-6)
 
 
-def test_member_rows_come_from_the_training_rows_only(mnist_arrays):
-    labels = mnist_arrays[1][:3000]
-    train_idx, val_idx = stratified_split(labels, 0.1, seed=0)
-    fits = []
-    for index in range(3):
-        seed = ensemble.member_config(TrainConfig(seed=7), index).seed
-        fit_idx, holdout_idx = ensemble.member_rows(train_idx, labels, seed)
-        assert np.intersect1d(fit_idx, val_idx).size == 0
-        assert np.intersect1d(holdout_idx, val_idx).size == 0
-        assert np.intersect1d(fit_idx, holdout_idx).size == 0
-        assert len(fit_idx) + len(holdout_idx) == len(train_idx)
-        assert np.bincount(labels[holdout_idx], minlength=10).min() > 0  # stratified
-        fits.append(frozenset(fit_idx.tolist()))
-    assert len(set(fits)) == 3  # members see different rows
+def test_members_take_the_ranked_architectures_in_turn_with_their_own_seeds():
+    compact, strong = (
+        TrainConfig(a, epochs=2, batch_size=b) for a, b in [("compact", 256), ("strong", 128)]
+    )
+    plan = get_profile("ensemble", members=5, augmented_epochs=7)
+    recipes = member_recipes(plan, [strong, compact], seed=3, batch_size=None)
+    assert [r.architecture for r in recipes] == ["strong", "compact", "strong", "compact", "strong"]
+    assert [r.seed for r in recipes] == [3, 4, 5, 6, 7]
+    assert [r.batch_size for r in recipes] == [128, 256, 128, 256, 128]  # each architecture's own
+    assert {r.epochs for r in recipes} == {7}
+    assert all(r.augmentation is not None for r in recipes)
+    assert {r.batch_size for r in member_recipes(plan, [strong, compact], 3, 64)} == {64}
+
+
+def test_stages_rank_best_first_and_ties_keep_their_order():
+    stages = [{"val_accuracy": a} for a in (0.97, 0.99, 0.98, 0.99)]
+    assert ranked(stages) == [1, 3, 2, 0]
+
+
+def test_ensemble_name_counts_each_architecture():
+    assert ensemble.describe_members(["compact", "strong", "compact"]) == (
+        "ensemble of 2 compact + 1 strong"
+    )
+    assert ensemble.describe_members(["baseline", "baseline"]) == "ensemble of 2 baseline"
 
 
 def test_local_cluster_sizing_never_oversubscribes_the_cores():
@@ -145,22 +158,27 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     threads = max(1, (os.cpu_count() or 1) // 2)
     assert all(stages[m]["worker"]["tf_threads"] == threads for m in ("member-1", "member-2"))
     assert stages["member-1"]["config"]["seed"] != stages["member-2"]["config"]["seed"]
-    # Members take the architecture that won the equal-budget comparison.
-    winner = max(("optimized-compact", "optimized-strong"), key=lambda s: stages[s]["val_accuracy"])
+    # Members take the compared architectures in turn, the comparison's winner first.
+    winner, other = sorted(
+        ("optimized-compact", "optimized-strong"), key=lambda s: -stages[s]["val_accuracy"]
+    )
     assert stages["member-1"]["architecture"] == stages[winner]["architecture"]
+    assert stages["member-2"]["architecture"] == stages[other]["architecture"]
 
     assert member_task_runs() == {"train-member-1": "COMPLETED", "train-member-2": "COMPLETED"}
 
-    # No member trained (or early-looked) on a row of the run's validation split.
+    # Each member fitted the run's training rows and reports its curve on the validation rows:
+    # its last curve point is the saved member's exact score there.
+    train = load_csv(medium_kaggle_dir / "train.csv", kind="train")
     with np.load(run_dir / "split.npz") as split:
-        val_idx = split["validation"]
-    fits = []
+        train_idx, val_idx = split["train"], split["validation"]
+    val_x = train.images[val_idx].reshape(-1, 28, 28, 1).astype(np.float32)  # (N_val, 28, 28, 1)
     for m in ("member-1", "member-2"):
-        with np.load(stages[m]["rows_path"]) as rows:
-            assert np.intersect1d(rows["fit"], val_idx).size == 0
-            assert np.intersect1d(rows["holdout"], val_idx).size == 0
-            fits.append(rows["fit"])
-    assert not np.array_equal(fits[0], fits[1])
+        saved = keras.saving.load_model(stages[m]["model_path"], compile=False)
+        score = np.mean(saved.predict(val_x, verbose=0).argmax(1) == train.labels[val_idx])
+        assert stages[m]["val_accuracy"] == pytest.approx(score, abs=1e-9)
+        assert len(stages[m]["history"]["val_accuracy"]) == 2
+    assert np.intersect1d(train_idx, val_idx).size == 0
 
     # model.keras is one Keras model that averages the two saved members.
     model = keras.saving.load_model(run_dir / "model.keras", compile=False)
@@ -183,7 +201,7 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     assert result["champion"] is True
     record = registry.champion()
     assert record["run_id"] == run_dir.name and record["architecture"] == (
-        f"ensemble of 2 {stages[winner]['architecture']}"
+        f"ensemble of 1 {stages[winner]['architecture']} + 1 {stages[other]['architecture']}"
     )
     assert (run_dir / "model.tflite").is_file()
     predictions = predict_inputs(
@@ -221,7 +239,8 @@ def test_members_run_on_an_existing_cluster_named_in_the_environment(
         worker_pids = set(client.run(os.getpid).values())
         monkeypatch.setenv("DIGITREC_DASK_ADDRESS", cluster.scheduler_address)
         in_a_flow = flow(train_ensemble, name="ensemble-on-an-existing-cluster")
-        trained = in_a_flow(recipe, 2, train_csv, split, tmp_path, dask_address=None)
+        recipes = [recipe, replace(recipe, seed=1)]
+        trained = in_a_flow(recipes, train_csv, split, tmp_path, dask_address=None)
     members = trained["members"]
     assert {m["worker"]["pid"] for m in members} <= worker_pids
     assert os.getpid() not in worker_pids
