@@ -73,7 +73,9 @@ def main() -> None:
     result = state.result()
     run_dir = Path(result["run_dir"])
     stages = [json.loads(p.read_text()) for p in sorted((run_dir / "stages").glob("*.json"))]
-    training = sum(s["train_seconds"] for s in stages)
+    # Members train in parallel: the ensemble stage's seconds are their wall time, so the
+    # members' own seconds are not added again.
+    training = sum(s["train_seconds"] for s in stages if "worker" not in s)
     flow_run_seconds = asyncio.run(flow_run_time(state.state_details.flow_run_id))
     report = {
         "profile": args.profile,

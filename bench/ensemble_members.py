@@ -1,5 +1,6 @@
-"""What averaging bought: the hidden-test accuracy of each member of an ensemble run, and of the
-mean of its first k members, on the 28,000 held-back rows of the embedded data.
+"""What averaging bought: the hidden-test accuracy of each member of an ensemble run, of the
+mean of its first k members, and of the mean of each architecture's members, on the 28,000
+held-back rows of the embedded data.
 
     .venv/bin/python bench/ensemble_members.py var/runs/<ensemble run id>
 """
@@ -7,6 +8,7 @@ mean of its first k members, on the 28,000 held-back rows of the embedded data.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +33,26 @@ def main() -> None:
     )
     if len(paths) < 2:
         raise SystemExit(f"{args.run_dir}: fewer than 2 member models in models/")
-    probs = []
-    print("| model | hidden test |")
-    print("| --- | ---: |")
+    probs, architectures = [], []
+    print("| model | architecture | hidden test | errors |")
+    print("| --- | --- | ---: | ---: |")
+
+    def row(name: str, architecture: str, p: np.ndarray) -> None:
+        wrong = int(np.sum(p.argmax(1) != answers))
+        print(f"| {name} | {architecture} | {1 - wrong / len(answers):.4%} | {wrong} |")
+
     for path in paths:
+        stage = json.loads((args.run_dir / "stages" / f"{path.stem}.json").read_text())
+        architectures.append(stage["architecture"])
         member = keras.saving.load_model(path, compile=False)
         probs.append(predict_proba(member, images))  # (28000, 10)
-        print(f"| {path.stem} | {np.mean(probs[-1].argmax(1) == answers):.4%} |")
+        row(path.stem, architectures[-1], probs[-1])
     for k in range(2, len(probs) + 1):
-        mean = np.mean(probs[:k], axis=0)
-        print(f"| mean of members 1-{k} | {np.mean(mean.argmax(1) == answers):.4%} |")
+        row(f"mean of members 1-{k}", "", np.mean(probs[:k], axis=0))
+    for architecture in dict.fromkeys(architectures):
+        group = [p for p, a in zip(probs, architectures, strict=True) if a == architecture]
+        if 1 < len(group) < len(probs):
+            row(f"mean of the {len(group)} {architecture} members", architecture, np.mean(group, 0))
 
 
 if __name__ == "__main__":
