@@ -3,8 +3,9 @@ their probabilities, so evaluation, export, registration and predict treat an en
 other model.
 
 Honest validation: every member fits the run's training rows (split.npz "train") on a fixed
-schedule and only reports its per-epoch curve on the run's validation rows; nothing is chosen by
-them, so the ensemble's validation score stays a true holdout.
+schedule and only reports its per-epoch curve on the run's validation rows: no early stopping or
+checkpoint is chosen by them. As in every profile, they only rank the candidate architectures;
+no member ever trains on them.
 """
 
 from __future__ import annotations
