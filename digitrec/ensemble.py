@@ -56,11 +56,16 @@ def train_member(
     """Train member `index` (0-based) with its own recipe as stage member-<index + 1>, recording
     which worker process trained it."""
     in_force = limit_tensorflow_threads(threads) if threads else None
-    stage = f"member-{index + 1}"
-    summary = train_stage(stage, recipe, train_csv, split_path, run_dir, on_epoch=on_epoch)
-    summary["worker"] = {"host": socket.gethostname(), "pid": os.getpid(), "tf_threads": in_force}
-    write_json_atomic(run_dir / "stages" / f"{stage}.json", summary)
-    return summary
+    worker = {"host": socket.gethostname(), "pid": os.getpid(), "tf_threads": in_force}
+    return train_stage(
+        f"member-{index + 1}",
+        recipe,
+        train_csv,
+        split_path,
+        run_dir,
+        on_epoch=on_epoch,
+        extra={"worker": worker},
+    )
 
 
 def describe_members(architectures: list[str]) -> str:

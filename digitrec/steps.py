@@ -113,8 +113,10 @@ def train_stage(
     run_dir: Path,
     initial_model: str | None = None,
     on_epoch: EpochCallback | None = None,
+    extra: dict | None = None,
 ) -> dict:
-    """Train one model, save it as `models/<stage>.keras`, and score it on the validation split."""
+    """Train one model, save it as `models/<stage>.keras`, and score it on the validation split;
+    `extra` fields (e.g. which worker trained it) go into the stage's record too."""
     train, train_idx, val_idx = load_split(train_csv, split_path)
     x_val, y_val = train.images[val_idx], train.labels[val_idx]
     result = fit(
@@ -137,7 +139,7 @@ def train_stage(
         # float32 mean is rounded back to the exact share of correct digits.
         "val_accuracy": round(result.history["val_accuracy"][-1] * len(y_val)) / len(y_val),
         "history": result.history,
-    }
+    } | (extra or {})
     write_json_atomic(run_dir / "stages" / f"{stage}.json", summary)
     return summary
 

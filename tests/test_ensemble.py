@@ -167,8 +167,8 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
 
     assert member_task_runs() == {"train-member-1": "COMPLETED", "train-member-2": "COMPLETED"}
 
-    # Each member fitted the run's training rows and reports its curve on the validation rows:
-    # its last curve point is the saved member's exact score there.
+    # Each member reports its curve on the run's validation rows (disjoint from the training
+    # rows): its last curve point is the saved member's exact score there.
     train = load_csv(medium_kaggle_dir / "train.csv", kind="train")
     with np.load(run_dir / "split.npz") as split:
         train_idx, val_idx = split["train"], split["validation"]
