@@ -43,10 +43,10 @@ def measure(architecture: str, batch_size: int, rows: int, intra: int, inter: in
     if inter:
         tf.config.threading.set_inter_op_parallelism_threads(inter)
 
-    from digitrec.data import load_csv
-    from digitrec.dataset import ensure_embedded_data
-    from digitrec.models import build_model
-    from digitrec.training import TrainConfig, compile_model, make_dataset
+    from digitrec.data.embedded import ensure_embedded_data
+    from digitrec.data.kaggle import load_csv
+    from digitrec.modeling.architectures import build_model
+    from digitrec.modeling.training import TrainConfig, compile_model, make_dataset
 
     train = load_csv(ensure_embedded_data().train_csv)
     images, labels = train.images[:rows], train.labels[:rows]
@@ -94,9 +94,9 @@ def augmentation_cost(rows: int, batch_size: int = 256) -> dict:
     import keras
     import tensorflow as tf
 
-    from digitrec.data import load_csv
-    from digitrec.dataset import ensure_embedded_data
-    from digitrec.training import Augmentation, random_affine
+    from digitrec.data.embedded import ensure_embedded_data
+    from digitrec.data.kaggle import load_csv
+    from digitrec.modeling.training import Augmentation, random_affine
 
     images = load_csv(ensure_embedded_data().train_csv).images[:rows, ..., None]
     batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)

@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     if not args.no_preload:  # as `digitrec train` does
-        from digitrec.warmup import import_in_background
+        from app.warmup import import_in_background
 
         import_in_background()
     from flows.training import train
@@ -102,7 +102,7 @@ def main() -> None:
         "train_peak_rss_note": "ru_maxrss of this process (it ran the flow in-process)",
     }
     if not args.skip_predict:
-        from digitrec.dataset import ensure_embedded_data
+        from digitrec.data.embedded import ensure_embedded_data
 
         out = subprocess.run(
             [sys.executable, "-c", PREDICT_SNIPPET, ensure_embedded_data().test_csv],

@@ -12,8 +12,8 @@ import time
 
 import pandas as pd
 
-from digitrec.data import load_csv
-from digitrec.dataset import ensure_embedded_data
+from digitrec.data.embedded import ensure_embedded_data
+from digitrec.data.kaggle import load_csv
 
 
 def best_of(repeats: int, fn) -> float:

@@ -20,13 +20,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from digitrec.data import load_csv
-from digitrec.dataset import ensure_embedded_data
-from digitrec.imaging import read_image, to_mnist
-from digitrec.registry import resolve_model
-from digitrec.runtime import export_int8, int8_path, is_fresh, load_predictor
+from digitrec.data.embedded import ensure_embedded_data
+from digitrec.data.kaggle import load_csv
+from digitrec.inference.files import read_image
+from digitrec.inference.preprocess import to_mnist
+from digitrec.inference.runtimes import export_int8, int8_path, is_fresh, load_predictor
+from digitrec.registry.store import resolve_model
 
-CLI = [sys.executable, "-m", "digitrec.cli", "predict"]
+CLI = [sys.executable, "-m", "app.cli", "predict"]
 
 
 def batch_throughput(predictor, images: np.ndarray, repeats: int) -> float:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data import load_answers, load_csv
-from digitrec.dataset import ensure_embedded_data
-from digitrec.registry import resolve_model
-from digitrec.runtime import litert_predictor
+from digitrec.data.embedded import ensure_embedded_data
+from digitrec.data.kaggle import load_answers, load_csv
+from digitrec.inference.runtimes import litert_predictor
+from digitrec.registry.store import resolve_model
 
 
 def variants(calibration: np.ndarray) -> dict[str, dict]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.data import load_answers, load_csv
-from digitrec.dataset import ensure_embedded_data
-from digitrec.training import predict_proba
+from digitrec.data.embedded import ensure_embedded_data
+from digitrec.data.kaggle import load_answers, load_csv
+from digitrec.modeling.training import predict_proba
 
 
 def main() -> None:

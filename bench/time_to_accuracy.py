@@ -13,11 +13,11 @@ import argparse
 import json
 import time
 
-from digitrec.data import load_answers, load_csv
-from digitrec.dataset import ensure_embedded_data
-from digitrec.profiles import PROFILES, augmented_config
+from digitrec.data.embedded import ensure_embedded_data
+from digitrec.data.kaggle import load_answers, load_csv
+from digitrec.modeling.profiles import PROFILES, augmented_config
+from digitrec.modeling.training import fit, predict_proba, stratified_split
 from digitrec.storage import write_with
-from digitrec.training import fit, predict_proba, stratified_split
 
 THRESHOLDS = (0.990, 0.993, 0.995, 0.996)
 

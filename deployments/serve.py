@@ -1,56 +1,100 @@
 """Serve both deployments from one long-running process:
 `train/retraining` on a cron schedule and `predict/predict` on demand.
 
+Names, descriptions, tags, parameters and schedules come from prefect.yaml (read through
+deployments/settings.py), the same declarations `prefect deploy --all` registers.
+
     python deployments/serve.py [--cron "0 3 * * 0"] [--timezone UTC] [--limit 4] [--poll 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-DEFAULT_CRON = "0 3 * * 0"  # Sunday 03:00
-DEFAULT_TIMEZONE = "UTC"
+from deployments.settings import (  # noqa: E402 (needs the path above)
+    DeploymentSpec,
+    ScheduleSpec,
+    load_deployments,
+    load_flow,
+)
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
+
+RETRAINING = "retraining"  # the deployment --cron / --timezone reschedule
 DEFAULT_POLL_SECONDS = 2  # Prefect's runner default is 10 s, most of a one-image predict run
 
 
-def build_deployments(cron: str, timezone: str):
-    """The two runner deployments (not yet registered with a server)."""
+def with_schedule(spec: DeploymentSpec, cron: str | None, timezone: str | None) -> DeploymentSpec:
+    """`spec` with its one schedule's cron and/or timezone replaced; unchanged if both are None."""
+    if cron is None and timezone is None:
+        return spec
+    if len(spec.schedules) > 1:
+        raise ValueError(f"{spec.name!r} has {len(spec.schedules)} schedules; which to override?")
+    current = spec.schedules[0] if spec.schedules else None
+    if current is None and cron is None:
+        raise ValueError(f"{spec.name!r} has no schedule in prefect.yaml; give a cron too")
+    base = current or ScheduleSpec(cron=cron)
+    schedule = dataclasses.replace(
+        base,
+        cron=base.cron if cron is None else cron,
+        timezone=base.timezone if timezone is None else timezone,
+    )
+    return dataclasses.replace(spec, schedules=(schedule,))
+
+
+def to_runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
+    """One runner deployment (not yet registered with a server) from its prefect.yaml entry."""
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.schedules import CronSchedule
 
-    from flows.predict import predict
-    from flows.training import train
+    return load_flow(spec.entrypoint).to_deployment(
+        name=spec.name,
+        description=spec.description,
+        tags=list(spec.tags),
+        parameters=dict(spec.parameters),
+        schedules=[
+            DeploymentScheduleCreate(
+                schedule=CronSchedule(cron=s.cron, timezone=s.timezone), active=s.active
+            )
+            for s in spec.schedules
+        ],
+    )
 
-    retraining = train.to_deployment(
-        name="retraining",
-        schedule=CronSchedule(cron=cron, timezone=timezone),
-        parameters={"profile": "fast"},
-        description="Scheduled retraining on the default data; promotes only a better model.",
-        tags=["digitrec", "training"],
-    )
-    on_demand = predict.to_deployment(
-        name="predict",
-        description="Digits, names and confidences for image files, folders or Kaggle CSVs.",
-        tags=["digitrec", "prediction"],
-    )
-    return retraining, on_demand
+
+def build_deployments(
+    cron: str | None = None, timezone: str | None = None
+) -> tuple[RunnerDeployment, ...]:
+    """Every deployment in prefect.yaml as a runner deployment, in file order; `cron` and
+    `timezone`, where given, replace those of the retraining schedule."""
+    specs = load_deployments()
+    specs[RETRAINING] = with_schedule(specs[RETRAINING], cron, timezone)
+    return tuple(to_runner_deployment(spec) for spec in specs.values())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    declared = load_deployments()[RETRAINING].schedules[:1]  # for the help text only
+    cron, timezone = (declared[0].cron, declared[0].timezone) if declared else (None, None)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument(
         "--cron",
-        default=os.environ.get("DIGITREC_RETRAIN_CRON", DEFAULT_CRON),
-        help="retraining schedule (env DIGITREC_RETRAIN_CRON)",
+        # An empty variable counts as unset: prefect.yaml's schedule applies.
+        default=os.environ.get("DIGITREC_RETRAIN_CRON") or None,
+        help=f"retraining schedule (env DIGITREC_RETRAIN_CRON; prefect.yaml: {cron!r})",
     )
     parser.add_argument(
         "--timezone",
-        default=os.environ.get("DIGITREC_RETRAIN_TZ", DEFAULT_TIMEZONE),
-        help="schedule time zone (env DIGITREC_RETRAIN_TZ)",
+        default=os.environ.get("DIGITREC_RETRAIN_TZ") or None,
+        help=f"schedule time zone (env DIGITREC_RETRAIN_TZ; prefect.yaml: {timezone})",
     )
     parser.add_argument("--limit", type=int, default=None, help="max concurrent flow runs")
     parser.add_argument(

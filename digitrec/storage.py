@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,15 @@ def predictions_dir() -> Path:
 
 def cache_dir() -> Path:
     return home() / "cache"
+
+
+def new_stamped_dir(parent: Path, label: str | None = None) -> Path:
+    """A fresh folder named by UTC time, an optional label and a random suffix, e.g.
+    `20261124-101500-fast-1a2b`: sorts by time, never collides."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    folder = parent / "-".join(part for part in (stamp, label, secrets.token_hex(2)) if part)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @contextmanager

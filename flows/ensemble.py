@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from prefect import flow
 from prefect_dask import DaskTaskRunner
 
-from digitrec import ensemble
-from digitrec.training import TrainConfig
+from digitrec.modeling import ensemble
+from digitrec.modeling.training import TrainConfig
+from digitrec.pipeline.records import RunContext, StageResult
 from tasks.ensemble import combine_members, train_member
 
 ADDRESS_ENV = "DIGITREC_DASK_ADDRESS"
@@ -31,35 +31,21 @@ def dask_runner(members: int, address: str | None) -> tuple[DaskTaskRunner, int 
 
 @flow(name="train-ensemble-members", log_prints=True)
 def train_ensemble_members(
-    recipes: list[TrainConfig],
-    train_csv: str,
-    split_path: str,
-    run_dir: Path,
-    threads: int | None,
-) -> dict:
+    recipes: list[TrainConfig], run: RunContext, threads: int | None
+) -> tuple[list[StageResult], float]:
     """Every member as its own task on the Dask workers; returns them with the wall time."""
     started = time.perf_counter()
-    futures = [
-        train_member.submit(i, recipe, train_csv, split_path, run_dir, threads)
-        for i, recipe in enumerate(recipes)
-    ]
+    futures = [train_member.submit(i, recipe, run, threads) for i, recipe in enumerate(recipes)]
     trained = [future.result() for future in futures]
-    return {"members": trained, "wall_seconds": time.perf_counter() - started}
+    return trained, time.perf_counter() - started
 
 
 def train_ensemble(
-    recipes: list[TrainConfig],
-    train_csv: str,
-    split_path: str,
-    run_dir: Path,
-    dask_address: str | None,
-) -> dict:
+    recipes: list[TrainConfig], run: RunContext, dask_address: str | None
+) -> tuple[list[StageResult], StageResult]:
     """One member per recipe in parallel on Dask, then (here) the Keras model averaging them."""
     runner, threads = dask_runner(len(recipes), dask_address)
-    trained = train_ensemble_members.with_options(task_runner=runner)(
-        recipes, train_csv, split_path, run_dir, threads
+    members, wall_seconds = train_ensemble_members.with_options(task_runner=runner)(
+        recipes, run, threads
     )
-    final = combine_members(
-        trained["members"], train_csv, split_path, run_dir, trained["wall_seconds"]
-    )
-    return {"members": trained["members"], "ensemble": final}
+    return members, combine_members(members, run, wall_seconds)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from prefect import flow
 from pydantic import Field
 
+from digitrec.inference.runtimes import AUTO, RuntimeChoice
+from digitrec.pipeline.predict import PredictionBatch
 from tasks.predict import predict_digits, resolve_model_path
 
 
@@ -20,8 +22,8 @@ def predict(
     model: str = "champion",
     top_k: Annotated[int, Field(ge=1, le=10)] = 3,
     save_preprocessed: bool = False,
-    runtime: Literal["auto", "litert", "int8", "keras"] = "auto",
-) -> dict:
+    runtime: RuntimeChoice = AUTO,
+) -> PredictionBatch:
     """Predict digits; a bad input is reported with its reason while the others are predicted.
 
     Args:
@@ -30,13 +32,12 @@ def predict(
         model: 'champion', a training run id, or a path to a .keras model.
         top_k: How many ranked digits to return per input.
         save_preprocessed: Also save the 28x28 image the model saw for each image file.
-        runtime: auto (the model's float LiteRT export, else Keras), litert, int8 (about 3.5x
-            faster on large batches; same digit as Keras on >= 99.9% of validation images) or
-            keras.
+        runtime: How to run the model (see digitrec.inference.runtimes; auto picks the float
+            LiteRT export when it is current, else Keras).
     """
     model_path = resolve_model_path(model)
-    result = predict_digits(model_path, inputs, top_k, save_preprocessed, runtime)
-    if result["failed"] == len(result["predictions"]):
-        reasons = "; ".join(p["error"] for p in result["predictions"])
+    batch = predict_digits(model_path, inputs, top_k, save_preprocessed, runtime)
+    if batch.failed == len(batch.predictions):
+        reasons = "; ".join(p.error for p in batch.predictions)
         raise AllInputsFailed(f"every input failed: {reasons}")
-    return result
+    return batch

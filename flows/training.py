@@ -1,38 +1,33 @@
-"""The `train` flow: validate -> visualize -> baseline -> optimize -> augment -> evaluate ->
-submit -> register -> report. Each step is a task that leaves files in the run folder."""
+"""The `train` flow: validate -> visualize -> baseline -> optimize -> augment -> export ->
+evaluate -> submit -> register -> report. Each step is a task that leaves files in the run
+folder and passes typed records (paths and small values) to the next."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Literal
+from typing import Annotated
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from pydantic import Field
 
-from digitrec import steps
-from digitrec.profiles import augmented_config, get_profile, member_recipes
+from digitrec.modeling.profiles import ProfileName, augmented_config, get_profile, member_recipes
+from digitrec.pipeline.records import RunSummary, TrainingRun
+from digitrec.pipeline.training import ranked
 from flows.ensemble import train_ensemble
 from tasks.data import prepare_data, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
-from tasks.registry import register_model
+from tasks.export import export_model
+from tasks.registration import register_model
 from tasks.report import publish_report
+from tasks.run import split_data, start_run
 from tasks.submission import make_submission
-from tasks.training import cross_validate, export_model, split_data, train_stage
-
-
-@task(cache_policy=NO_CACHE)
-def start_run(profile: str):
-    """A new, empty run folder under DIGITREC_HOME/runs."""
-    run_dir = steps.new_run_dir(profile)
-    print(f"run folder: {run_dir}")
-    return run_dir
+from tasks.training import cross_validate, train_stage
 
 
 @flow(name="train", log_prints=True, flow_run_name="train-{profile}")
 def train(
     data_dir: str | None = None,
-    profile: Literal["fast", "standard", "ensemble"] = "fast",
+    profile: ProfileName = "fast",
     epochs: Annotated[int | None, Field(ge=1, le=200)] = None,
     batch_size: Annotated[int | None, Field(ge=8, le=4096)] = None,
     seed: int = 0,
@@ -41,15 +36,15 @@ def train(
     promote: bool = True,
     members: Annotated[int | None, Field(ge=2, le=64)] = None,
     dask_address: str | None = None,
-) -> dict:
+) -> RunSummary:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
     Args:
         data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
             embedded MNIST.
-        profile: fast (compact CNN, about 5 minutes on 2 cores), standard (stronger CNN,
-            longer schedule, cross-validation) or ensemble (several CNNs, the compared
-            architectures in turn, trained in parallel on Dask and averaged).
+        profile: Training profile (digitrec.modeling.profiles): fast (compact CNN, the
+            default), standard (stronger CNN, longer schedule, cross-validation) or ensemble
+            (several CNNs trained in parallel on Dask and averaged).
         epochs: Override the epochs of the augmented retraining.
         batch_size: Override the batch size of the augmented retraining.
         seed: Seed for the validation split, initialisation and augmentation.
@@ -70,92 +65,56 @@ def train(
     )
     run_dir = start_run(profile)
     data = prepare_data(data_dir)
-    validation = validate_data(data["train_csv"], data["test_csv"], run_dir)
-    visualize_data(data["train_csv"], run_dir)
-    split = split_data(data["train_csv"], plan.validation_fraction, seed, run_dir)
+    validation = validate_data(data, run_dir)
+    visualize_data(data, run_dir)
+    run = split_data(data, run_dir, plan.validation_fraction, seed)
 
     # Baseline, then improved candidates on the same short budget: the best one is retrained.
-    stages = [
-        train_stage(
-            "baseline", replace(plan.baseline, seed=seed), data["train_csv"], split, run_dir
-        )
-    ]
+    baseline = train_stage("baseline", replace(plan.baseline, seed=seed), run)
     candidates = [
-        train_stage(
-            f"optimized-{c.architecture}", replace(c, seed=seed), data["train_csv"], split, run_dir
-        )
+        train_stage(f"optimized-{c.architecture}", replace(c, seed=seed), run)
         for c in plan.candidates
     ]
-    order = steps.ranked(candidates)  # best first
-    best = candidates[order[0]]
-    final_config = augmented_config(plan, plan.candidates[order[0]], seed, batch_size)
-    stages += candidates
+    order = ranked(candidates)  # best first
+    final_recipe = augmented_config(plan, plan.candidates[order[0]], seed, batch_size)
     if plan.members > 1:
         # Members train from scratch, in parallel on Dask workers, on the training rows only;
         # they take the compared architectures in turn, best first; one model averages them.
         recipes = member_recipes(plan, [plan.candidates[i] for i in order], seed, batch_size)
-        trained = train_ensemble(recipes, data["train_csv"], split, run_dir, dask_address)
-        final = trained["ensemble"]
-        stages += [*trained["members"], final]
+        trained, final = train_ensemble(recipes, run, dask_address)
     else:
-        final = train_stage(
-            "final-augmented",
-            final_config,
-            data["train_csv"],
-            split,
-            run_dir,
-            initial_model=best["model_path"],
-        )
-        stages.append(final)
-    model = export_model(final, data["train_csv"], split, run_dir)
+        best = candidates[order[0]].model_path
+        trained, final = [], train_stage("final-augmented", final_recipe, run, best)
+    stages = [baseline, *candidates, *trained, final]
+    model = export_model(final, run)
 
-    metrics = evaluate_model(
-        model["model_path"],
-        data["train_csv"],
-        split,
-        run_dir,
-        stages,
-        seed,
-        plan.bootstrap_resamples,
-    )
-    cv, cv_note = None, None
+    evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
+    cv = None
     if plan.cv_folds >= 2:
-        recipe = replace(final_config, epochs=plan.cv_epochs or final_config.epochs)
-        cv = cross_validate(recipe, data["train_csv"], plan.cv_folds, seed, run_dir)
+        cv_recipe = replace(final_recipe, epochs=plan.cv_epochs or final_recipe.epochs)
+        cv = cross_validate(cv_recipe, run, plan.cv_folds)
         cv_note = (
-            f"Cross-validation retrains the final recipe ({recipe.architecture}, "
-            f"{recipe.epochs} augmented epochs) from scratch on each of {plan.cv_folds} folds."
+            f"Cross-validation retrains the final recipe ({cv_recipe.architecture}, "
+            f"{cv_recipe.epochs} augmented epochs) from scratch on each of {plan.cv_folds} folds."
         )
     else:
         cv_note = (
             f"Cross-validation is off in the {profile} profile: each fold is another full "
             "training, over this profile's time budget. Set cv_folds to turn it on."
         )
-    submission = make_submission(
-        model["model_path"], data["test_csv"], data["answers_csv"], run_dir
+    submission = make_submission(model.model_path, run)
+    registration = register_model(run, final, evaluation, submission, profile, promote)
+    outcome = TrainingRun(
+        profile, data, validation, stages, evaluation, cv, cv_note, submission, registration
     )
-    registration = register_model(
-        run_dir, final, data, metrics, submission, split, promote, profile
+    report = publish_report(run_dir, outcome)
+    return RunSummary(
+        run_dir=str(run_dir),
+        report=report,
+        model=registration.model_path,
+        submission=submission.path,
+        val_accuracy=evaluation.holdout.accuracy,
+        hidden_test_accuracy=submission.hidden_test_accuracy,
+        champion=registration.promoted,
+        champion_reason=registration.reason,
     )
-    context = {
-        "profile": profile,
-        "data": data,
-        "validation": validation,
-        "stages": stages,
-        "evaluation": metrics,
-        "cross_validation": cv,
-        "cv_note": cv_note,
-        "submission": submission,
-        "registration": registration,
-    }
-    report = publish_report(run_dir, context)
-    return {
-        "run_dir": str(run_dir),
-        "report": report,
-        "model": registration["model_path"],
-        "submission": submission["path"],
-        "val_accuracy": metrics["holdout"]["accuracy"],
-        "hidden_test_accuracy": submission["hidden_test_accuracy"],
-        "champion": registration["promoted"],
-        "champion_reason": registration["reason"],
-    }

@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from digitrec.dataset import load_mnist_arrays  # noqa: E402
+from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TEST_START = 60_000  # the first MNIST test image

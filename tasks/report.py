@@ -7,17 +7,14 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from digitrec.report import build_report
-from digitrec.steps import write_run_summary
-from digitrec.storage import write_text_atomic
+from digitrec.pipeline.records import TrainingRun
+from digitrec.pipeline.report import write_report
 from tasks.artifacts import publish_markdown
 
 
 @task(cache_policy=NO_CACHE)
-def publish_report(run_dir: Path, context: dict) -> str:
+def publish_report(run_dir: Path, outcome: TrainingRun) -> str:
     """Write metrics.json, history.json and report.md; publish the report as `train-report`."""
-    write_run_summary(run_dir, context)
-    report = build_report(run_dir, context)
-    path = write_text_atomic(run_dir / "report.md", report)
+    path, report = write_report(run_dir, outcome)
     publish_markdown("train-report", report, f"Training run {run_dir.name}")
     return str(path)

@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.pop("PREFECT_API_URL", None)
 
 from digitrec.constants import PIXEL_COLUMNS, TRAIN_COLUMNS  # noqa: E402
-from digitrec.dataset import load_mnist_arrays  # noqa: E402
+from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +32,7 @@ def mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 def kaggle_dir(mnist_arrays, tmp_path_factory, name: str, train_rows: int, test_rows: int) -> Path:
     """A Kaggle-format folder (train.csv, test.csv, test_labels.csv) of real MNIST images."""
-    from digitrec.dataset import write_kaggle_files
+    from digitrec.data.embedded import write_kaggle_files
 
     images, labels = mnist_arrays
     end = train_rows + test_rows
@@ -88,15 +88,15 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
     """A compact CNN trained on 6,000 real images (disjoint from small_kaggle_dir's 800)."""
-    from digitrec.runtime import export_litert
+    from digitrec.inference.runtimes import export_litert
+    from digitrec.modeling.training import TrainConfig, fit
     from digitrec.storage import write_with
-    from digitrec.training import TrainConfig, fit
 
     images, labels = mnist_arrays
     config = TrainConfig("compact", epochs=3, batch_size=64, augmentation=None, seed=0)
     result = fit(config, (images[10_000:16_000], labels[10_000:16_000]))
     path = write_with(tmp_path_factory.mktemp("strong") / "strong.keras", result.model.save)
     # As the training flow does: a LiteRT export beside it, so predictions skip TensorFlow.
-    if export_litert(result.model, path, images[60_000:60_512]) is None:
+    if export_litert(result.model, path, images[60_000:60_512]).path is None:
         raise RuntimeError("LiteRT export disagreed with Keras")
     return path

@@ -15,7 +15,7 @@ from digitrec import registry
 def digitrec(*args: str, home) -> subprocess.CompletedProcess:
     env = os.environ | {"DIGITREC_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "digitrec.cli", *args],
+        [sys.executable, "-m", "app.cli", *args],
         capture_output=True,
         text=True,
         env=env,

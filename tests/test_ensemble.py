@@ -7,14 +7,16 @@ import asyncio
 import json
 import os
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from digitrec import ensemble, registry
-from digitrec.profiles import get_profile, member_recipes
-from digitrec.steps import ranked
-from digitrec.training import TrainConfig
+from digitrec import registry
+from digitrec.modeling import ensemble
+from digitrec.modeling.profiles import get_profile, member_recipes
+from digitrec.modeling.training import TrainConfig
+from digitrec.pipeline.training import ranked
 
 
 @pytest.fixture
@@ -26,7 +28,7 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def members():
     """Three untrained baseline CNNs with different seeds (so their outputs differ)."""
-    from digitrec.models import build_model
+    from digitrec.modeling.architectures import build_model
 
     return [build_model("baseline", seed=s) for s in (0, 1, 2)]
 
@@ -54,7 +56,7 @@ def test_ensemble_needs_two_members(members):
 
 
 def test_saved_ensemble_loads_and_predicts_like_its_members(members, pixels, tmp_path):
-    from digitrec.runtime import keras_predictor
+    from digitrec.inference.runtimes import keras_predictor
 
     paths = []
     for i, model in enumerate(members):
@@ -81,7 +83,7 @@ def test_members_take_the_ranked_architectures_in_turn_with_their_own_seeds():
 
 
 def test_stages_rank_best_first_and_ties_keep_their_order():
-    stages = [{"val_accuracy": a} for a in (0.97, 0.99, 0.98, 0.99)]
+    stages = [SimpleNamespace(val_accuracy=a) for a in (0.97, 0.99, 0.98, 0.99)]
     assert ranked(stages) == [1, 3, 2, 0]
 
 
@@ -135,8 +137,8 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
 ):
     import keras
 
-    from digitrec.data import load_csv
-    from digitrec.prediction import predict_inputs
+    from digitrec.data.kaggle import load_csv
+    from digitrec.inference.prediction import predict_inputs
     from flows.training import train
 
     result = train(
@@ -147,7 +149,7 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
         batch_size=64,
         seed=0,
     )
-    run_dir = home / "runs" / result["run_dir"].split("/")[-1]
+    run_dir = home / "runs" / result.run_dir.split("/")[-1]
     stages = {
         name: json.loads((run_dir / "stages" / f"{name}.json").read_text())
         for name in ("optimized-compact", "optimized-strong", "member-1", "member-2", "ensemble")
@@ -157,7 +159,7 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     assert len(pids) == 2 and os.getpid() not in pids
     threads = max(1, (os.cpu_count() or 1) // 2)
     assert all(stages[m]["worker"]["tf_threads"] == threads for m in ("member-1", "member-2"))
-    assert stages["member-1"]["config"]["seed"] != stages["member-2"]["config"]["seed"]
+    assert stages["member-1"]["recipe"]["seed"] != stages["member-2"]["recipe"]["seed"]
     # Members take the compared architectures in turn, the comparison's winner first.
     winner, other = sorted(
         ("optimized-compact", "optimized-strong"), key=lambda s: -stages[s]["val_accuracy"]
@@ -196,9 +198,9 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     )
 
     # Evaluated, scored, registered and promoted like any model; predict uses it unchanged.
-    assert result["val_accuracy"] == pytest.approx(stages["ensemble"]["val_accuracy"])
-    assert result["hidden_test_accuracy"] > 0.5
-    assert result["champion"] is True
+    assert result.val_accuracy == pytest.approx(stages["ensemble"]["val_accuracy"])
+    assert result.hidden_test_accuracy > 0.5
+    assert result.champion is True
     record = registry.champion()
     assert record["run_id"] == run_dir.name and record["architecture"] == (
         f"ensemble of 1 {stages[winner]['architecture']} + 1 {stages[other]['architecture']}"
@@ -227,11 +229,11 @@ def test_members_run_on_an_existing_cluster_named_in_the_environment(
     from distributed import Client, LocalCluster
     from prefect import flow
 
-    from digitrec.steps import split_data
+    from digitrec.data.sources import locate_data
+    from digitrec.pipeline.run import split_data
     from flows.ensemble import train_ensemble
 
-    train_csv = str(small_kaggle_dir / "train.csv")
-    split = split_data(train_csv, 0.1, 0, tmp_path)
+    run = split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 0)
     recipe = TrainConfig("baseline", epochs=1, batch_size=64, augmentation=None)
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0")
     # Not the default client: the task runner must find the cluster through its address.
@@ -240,10 +242,9 @@ def test_members_run_on_an_existing_cluster_named_in_the_environment(
         monkeypatch.setenv("DIGITREC_DASK_ADDRESS", cluster.scheduler_address)
         in_a_flow = flow(train_ensemble, name="ensemble-on-an-existing-cluster")
         recipes = [recipe, replace(recipe, seed=1)]
-        trained = in_a_flow(recipes, train_csv, split, tmp_path, dask_address=None)
-    members = trained["members"]
-    assert {m["worker"]["pid"] for m in members} <= worker_pids
+        members, combined = in_a_flow(recipes, run, dask_address=None)
+    assert {m.worker.pid for m in members} <= worker_pids
     assert os.getpid() not in worker_pids
-    assert all(m["worker"]["tf_threads"] is None for m in members)  # that cluster's own sizing
-    assert trained["ensemble"]["architecture"] == "ensemble of 2 baseline"
+    assert all(m.worker.tf_threads is None for m in members)  # that cluster's own sizing
+    assert combined.architecture == "ensemble of 2 baseline"
     assert (tmp_path / "models" / "ensemble.keras").is_file()

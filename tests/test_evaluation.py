@@ -8,7 +8,8 @@ import pytest
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.metrics import log_loss as sklearn_log_loss
 
-from digitrec.evaluation import (
+from digitrec.data.split import SplitError, stratified_folds
+from digitrec.evaluation.metrics import (
     EvaluationError,
     accuracy_summary,
     bootstrap_interval,
@@ -17,7 +18,6 @@ from digitrec.evaluation import (
     cv_summary,
     misclassified_indices,
     most_confused_pairs,
-    stratified_folds,
     wilson_interval,
 )
 
@@ -191,9 +191,9 @@ def test_stratified_folds_partition_and_keep_class_shares(mnist_arrays):
 
 
 def test_stratified_folds_refuse_too_few_examples():
-    with pytest.raises(EvaluationError, match="at least 3 images"):
+    with pytest.raises(SplitError, match="at least 3 images"):
         stratified_folds(np.array([0, 0, 0, 1, 1]), folds=3, seed=0)
-    with pytest.raises(EvaluationError, match="at least 2"):
+    with pytest.raises(SplitError, match="at least 2"):
         stratified_folds(np.arange(10), folds=1, seed=0)
 
 

@@ -44,21 +44,21 @@ def test_predict_images_csv_and_bad_inputs(
         str(small_kaggle_dir / "test.csv"),
     ]
     result = predict(inputs=inputs, top_k=2)
-    by_input = {p["input"]: p for p in result["predictions"]}
-    assert len(result["predictions"]) == 6 + 3 + 200 and result["failed"] == 3
-    read = [by_input[g]["digit"] for g in good]
+    by_input = {p.input: p for p in result.predictions}
+    assert len(result.predictions) == 6 + 3 + 200 and result.failed == 3
+    read = [by_input[g].digit for g in good]
     assert sum(r == int(y) for r, y in zip(read, labels[60000:60006], strict=True)) >= 5
     first = by_input[good[0]]
     assert (
-        first["name"]
+        first.name
         in ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-        and 0 < first["confidence"] <= 1
+        and 0 < first.confidence <= 1
     )
-    assert len(first["top_k"]) == 2
-    assert "empty" in by_input[str(tmp_path / "empty.png")]["error"]
-    assert "not found" in by_input[str(tmp_path / "missing.jpg")]["error"]
-    assert by_input[str(tmp_path / "text.png")]["error"]
-    rows = pd.read_csv(result["csv"])
+    assert len(first.top_k) == 2
+    assert "empty" in by_input[str(tmp_path / "empty.png")].error
+    assert "not found" in by_input[str(tmp_path / "missing.jpg")].error
+    assert by_input[str(tmp_path / "text.png")].error
+    rows = pd.read_csv(result.csv)
     assert len(rows) == 209 and list(rows.columns)[:3] == ["input", "digit", "name"]
     artifact = read_artifact("predictions")
     assert artifact is not None and "d0.png" in str(artifact.data)
@@ -89,7 +89,7 @@ def test_unknown_model_is_a_clear_error(prefect_harness, home, tmp_path):
 def test_int8_runtime_on_request(prefect_harness, home, tmp_path, mnist_arrays, small_kaggle_dir):
     import keras
 
-    from digitrec import runtime
+    from digitrec.inference import runtimes
     from flows.predict import predict
 
     # Without an int8 export the run fails and says why.
@@ -100,17 +100,18 @@ def test_int8_runtime_on_request(prefect_harness, home, tmp_path, mnist_arrays, 
     images, _ = mnist_arrays
     champion = registry.resolve_model("champion")
     model = keras.saving.load_model(champion)
-    exported, agreement = runtime.export_int8(
-        model, tmp_path / "model.keras", images[60_000:60_500], images[:300]
+    int8 = runtimes.export_int8(
+        model, tmp_path / "model.keras", images[60_000:60_500], calibration=images[:300]
     )
-    assert exported is not None, f"int8 agreement {agreement:.4f} below the gate"
+    exported = int8.path
+    assert exported is not None, f"int8 agreement {int8.agreement:.4f} below the gate"
     local = tmp_path / "model.keras"
     local.write_bytes(champion.read_bytes())
     exported.touch()  # not older than the model it belongs to
     float_result = predict(inputs=[str(small_kaggle_dir / "test.csv")], model=str(local))
     result = predict(inputs=[str(small_kaggle_dir / "test.csv")], model=str(local), runtime="int8")
-    digits = [p["digit"] for p in result["predictions"]]
-    float_digits = [p["digit"] for p in float_result["predictions"]]
+    digits = [p.digit for p in result.predictions]
+    float_digits = [p.digit for p in float_result.predictions]
     assert len(digits) == 200 and None not in digits
     assert np.mean(np.equal(digits, float_digits)) >= 0.98
     assert "runtime int8" in str(read_artifact("predictions").description)

@@ -3,12 +3,13 @@
 import asyncio
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from digitrec import registry
-from digitrec.data import load_answers
-from digitrec.runtime import INT8_MIN_AGREEMENT
+from digitrec.data.kaggle import load_answers
+from digitrec.inference.runtimes import INT8_MIN_AGREEMENT
 from tests.conftest import write_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -38,27 +39,26 @@ def read_artifact(key: str):
     return asyncio.run(latest())
 
 
-def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_model_path):
+@pytest.fixture(scope="module")
+def first_run(prefect_harness, tmp_path_factory, medium_kaggle_dir):
+    """One tiny training run (the first in its home, so no champion yet), shared by the tests
+    below: (result, run folder, home). Its home stays set for the whole module."""
     from flows.training import train
 
-    result = train(data_dir=str(medium_kaggle_dir), epochs=3, batch_size=64, seed=0)
-    run_dir = home / "runs" / result["run_dir"].split("/")[-1]
+    home = tmp_path_factory.mktemp("train-flow") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGITREC_HOME", str(home))
+        result = train(data_dir=str(medium_kaggle_dir), epochs=3, batch_size=64, seed=0)
+        yield result, home / "runs" / result.run_dir.split("/")[-1], home
+
+
+def test_run_folder_holds_every_file_and_figure(first_run):
+    result, run_dir, _ = first_run
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["hidden_test_accuracy"] == result["hidden_test_accuracy"]
+    assert metrics["hidden_test_accuracy"] == result.hidden_test_accuracy
     assert metrics["holdout"]["wilson_low"] <= metrics["holdout"]["accuracy"]
     history = json.loads((run_dir / "history.json").read_text())
     assert len(history["final-augmented"]["val_accuracy"]) == 3
-    # A stage's validation accuracy is exactly its saved model's share of correct digits.
-    import keras
-
-    from digitrec.steps import load_split
-    from digitrec.training import predict_proba
-
-    train_data, _, val_idx = load_split(str(medium_kaggle_dir / "train.csv"), run_dir / "split.npz")
-    final_model = keras.saving.load_model(run_dir / "models" / "final-augmented.keras")
-    probs = predict_proba(final_model, train_data.images[val_idx])  # (300, 10)
-    stage = json.loads((run_dir / "stages" / "final-augmented.json").read_text())
-    assert stage["val_accuracy"] == (probs.argmax(1) == train_data.labels[val_idx]).mean()
     for name in (
         "model.keras",
         "model.tflite",
@@ -84,21 +84,47 @@ def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_
         "training_curves",
         "model_comparison",
     }
-    # Submission: ImageId 1..500 and labels that score like the reported hidden-test accuracy.
+
+
+def test_stage_accuracy_is_its_saved_models_exact_share(first_run, medium_kaggle_dir):
+    import keras
+
+    from digitrec.data.kaggle import load_csv
+    from digitrec.modeling.training import predict_proba
+
+    _, run_dir, _ = first_run
+    train_data = load_csv(medium_kaggle_dir / "train.csv", kind="train")
+    with np.load(run_dir / "split.npz") as split:
+        val_idx = split["validation"]
+    final_model = keras.saving.load_model(run_dir / "models" / "final-augmented.keras")
+    probs = predict_proba(final_model, train_data.images[val_idx])  # (300, 10)
+    stage = json.loads((run_dir / "stages" / "final-augmented.json").read_text())
+    assert stage["val_accuracy"] == (probs.argmax(1) == train_data.labels[val_idx]).mean()
+
+
+def test_submission_scores_as_reported(first_run, medium_kaggle_dir):
+    result, run_dir, _ = first_run
+    # ImageId 1..500 and labels that score like the reported hidden-test accuracy.
     submission = pd.read_csv(run_dir / "submission.csv")
     assert list(submission.columns) == ["ImageId", "Label"]
     assert submission["ImageId"].tolist() == list(range(1, 501))
     answers = load_answers(medium_kaggle_dir / "test_labels.csv")
-    assert result["hidden_test_accuracy"] == pytest.approx((submission["Label"] == answers).mean())
-    assert result["hidden_test_accuracy"] > 0.85
+    assert result.hidden_test_accuracy == pytest.approx((submission["Label"] == answers).mean())
+    assert result.hidden_test_accuracy > 0.85
+
+
+def test_int8_export_is_kept_exactly_when_it_agrees(first_run):
+    _, run_dir, _ = first_run
     assert (run_dir / "model.tflite").is_file()
-    # The int8 export is kept exactly when it agrees with Keras often enough.
     exported = json.loads((run_dir / "export.json").read_text())
     assert 0.5 < exported["int8_agreement"] <= 1.0
     kept = exported["int8_agreement"] >= INT8_MIN_AGREEMENT
     assert (run_dir / "model.int8.tflite").is_file() == kept == (exported["int8_path"] is not None)
-    # First model with no champion: promoted.
-    assert result["champion"] is True
+
+
+def test_first_model_is_promoted_and_its_artifacts_render(first_run):
+    result, run_dir, _ = first_run
+    assert result.champion is True
     assert registry.champion()["run_id"] == run_dir.name
     # Artifacts, read back through the Prefect API.
     report = read_artifact("train-report")
@@ -111,10 +137,14 @@ def test_train_flow_end_to_end(prefect_harness, home, medium_kaggle_dir, strong_
     assert read_artifact("classification-report") is not None
     assert (run_dir / "report.md").read_text() == report.data
 
-    # A much stronger champion (trained on 6,000 images) is kept: the tiny run does not beat it.
+
+def test_a_stronger_champion_is_kept(first_run, medium_kaggle_dir, strong_model_path):
+    """Runs after the tests that read the first run's artifacts (pytest keeps file order)."""
+    from flows.training import train
+
     registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
     second = train(data_dir=str(medium_kaggle_dir), epochs=1, seed=0)
-    assert second["champion"] is False and "does not beat" in second["champion_reason"]
+    assert second.champion is False and "does not beat" in second.champion_reason
     assert registry.champion()["run_id"] == "strong"
     assert len(registry.read_registry()["models"]) == 3
 

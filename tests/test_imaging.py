@@ -11,14 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from digitrec.imaging import (
+from digitrec.inference.files import (
     MAX_FILE_BYTES,
     ImageError,
     read_image,
-    split_digits,
-    stroke_width,
-    to_mnist,
 )
+from digitrec.inference.preprocess import stroke_width, to_mnist
+from digitrec.inference.segment import split_digits
 
 # ---- helpers (also used by tests/test_prediction.py) ------------------------------------
 
@@ -97,7 +96,7 @@ def drawn_digit(size: int = 300, dark_on_light: bool = True) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def test_digits(mnist_arrays) -> tuple[np.ndarray, np.ndarray]:
+def mnist_test_digits(mnist_arrays) -> tuple[np.ndarray, np.ndarray]:
     images, labels = mnist_arrays
     return images[60_000:60_300], labels[60_000:60_300]
 
@@ -217,10 +216,10 @@ def test_output_is_mnist_shaped():
     assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 == 20
 
 
-def test_polarity_dark_on_light_equals_light_on_dark(test_digits):
+def test_polarity_dark_on_light_equals_light_on_dark(mnist_test_digits):
     rng = np.random.default_rng(0)
     scores = []
-    for digit in test_digits[0][:20]:
+    for digit in mnist_test_digits[0][:20]:
         big = cv2.resize(digit, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)
         light_on_dark = to_mnist(big)
         dark_on_light = to_mnist(255 - big)
@@ -229,8 +228,8 @@ def test_polarity_dark_on_light_equals_light_on_dark(test_digits):
     assert np.median(scores) > 0.9  # grey paper, noise and JPEG on top of the inversion
 
 
-def test_mnist_input_comes_back_nearly_unchanged(test_digits):
-    scores = [correlation(to_mnist(digit), digit) for digit in test_digits[0]]
+def test_mnist_input_comes_back_nearly_unchanged(mnist_test_digits):
+    scores = [correlation(to_mnist(digit), digit) for digit in mnist_test_digits[0]]
     assert np.median(scores) > 0.99
 
 
@@ -243,16 +242,16 @@ def test_aspect_ratio_kept_for_a_thin_one():
     assert cols[-1] - cols[0] + 1 <= 4
 
 
-def test_centre_of_mass_at_centre(test_digits):
+def test_centre_of_mass_at_centre(mnist_test_digits):
     rng = np.random.default_rng(1)
-    for digit in test_digits[0][:50]:
+    for digit in mnist_test_digits[0][:50]:
         mass_y, mass_x = centre_of_mass(to_mnist(photo_like(digit, rng)))
         assert abs(mass_y - 14) <= 1 and abs(mass_x - 14) <= 1
 
 
-def test_photo_like_render_matches_the_original(test_digits):
+def test_photo_like_render_matches_the_original(mnist_test_digits):
     rng = np.random.default_rng(2)
-    scores = [correlation(to_mnist(photo_like(d, rng)), d) for d in test_digits[0][:100]]
+    scores = [correlation(to_mnist(photo_like(d, rng)), d) for d in mnist_test_digits[0][:100]]
     assert np.median(scores) > 0.9
 
 
@@ -297,9 +296,9 @@ def test_rejects_non_grayscale_arrays():
 # ---- split_digits -------------------------------------------------------------------------
 
 
-def test_single_digits_stay_whole(test_digits):
+def test_single_digits_stay_whole(mnist_test_digits):
     rng = np.random.default_rng(4)
-    counts = [len(split_digits(photo_like(digit, rng))) for digit in test_digits[0]]
+    counts = [len(split_digits(photo_like(digit, rng))) for digit in mnist_test_digits[0]]
     assert sum(count == 1 for count in counts) >= 0.99 * len(counts)
 
 
@@ -317,9 +316,9 @@ def test_broken_strokes_stay_one_digit():
     assert len(split_digits(four)) == 1
 
 
-def test_numbers_split_into_their_digits(test_digits):
+def test_numbers_split_into_their_digits(mnist_test_digits):
     rng = np.random.default_rng(5)
-    images, labels = test_digits
+    images, labels = mnist_test_digits
     right = 0
     for _ in range(40):
         chosen = rng.choice(len(images), size=int(rng.integers(3, 5)), replace=False)

@@ -6,8 +6,8 @@ import re
 import numpy as np
 import pytest
 
+from digitrec.evaluation.figures import class_balance
 from digitrec.markdown import image, section, table
-from digitrec.visualization import class_balance
 
 
 def test_table_layout_formats_and_alignment():

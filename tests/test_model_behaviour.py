@@ -5,11 +5,11 @@ import cv2
 import numpy as np
 import pytest
 
-from digitrec.prediction import predict_inputs
-from digitrec.profiles import FAST, augmented_config
-from digitrec.runtime import export_litert, load_predictor
+from digitrec.inference.prediction import predict_inputs
+from digitrec.inference.runtimes import export_litert, load_predictor
+from digitrec.modeling.profiles import FAST, augmented_config
+from digitrec.modeling.training import fit, predict_proba
 from digitrec.storage import write_with
-from digitrec.training import fit, predict_proba
 from tests.test_imaging import photo_like
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ def fast_model(mnist_arrays, tmp_path_factory):
         initial_model_path=start,
     )
     path = write_with(folder / "model.keras", final.model.save)
-    assert export_litert(final.model, path, images[TEST_START : TEST_START + 512]) is not None
+    assert export_litert(final.model, path, images[TEST_START : TEST_START + 512]).path is not None
     return final.model, path
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from digitrec.constants import LABEL_NAMES, PIXEL_COLUMNS, TRAIN_COLUMNS
-from digitrec.prediction import (
+from digitrec.inference.prediction import (
     CSV_COLUMNS,
     LOW_CONFIDENCE,
     Prediction,

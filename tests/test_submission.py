@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from digitrec.submission import (
+from digitrec.evaluation.submission import (
     SubmissionError,
     score_submission,
     verify_submission,

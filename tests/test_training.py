@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from digitrec.training import (
+from digitrec.data.split import stratified_split
+from digitrec.modeling.training import (
     Augmentation,
     TrainConfig,
     fit,
     make_dataset,
     predict_proba,
     random_affine,
-    stratified_split,
 )
 
 

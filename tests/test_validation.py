@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from digitrec.validation import (
+from digitrec.data.validation import (
     Check,
     ValidationBounds,
     ValidationFailed,
@@ -279,7 +279,7 @@ def test_bounds_refuse_nonsense(bounds):
 
 def test_great_expectations_is_imported_lazily():
     code = (
-        "import sys, digitrec.validation\n"
+        "import sys, digitrec.data.validation\n"
         "print(any(m.startswith('great_expectations') for m in sys.modules))"
     )
     command = [sys.executable, "-c", code]
@@ -289,7 +289,7 @@ def test_great_expectations_is_imported_lazily():
 
 @pytest.mark.slow
 def test_full_embedded_data_validates():
-    from digitrec.dataset import ensure_embedded_data
+    from digitrec.data.embedded import ensure_embedded_data
 
     info = ensure_embedded_data()
     report = validate_dataset(info.train_csv, info.test_csv)

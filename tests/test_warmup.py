@@ -2,7 +2,7 @@
 
 import sys
 
-from digitrec.warmup import import_in_background
+from app.warmup import import_in_background
 
 
 def test_modules_are_imported_in_the_background():

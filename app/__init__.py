@@ -1,0 +1,1 @@
+"""Entry points that may import the flows: the `digitrec` command (`cli`)."""

@@ -1,0 +1,260 @@
+"""Predict digits for image files, folders and Kaggle-format CSVs with a saved Keras model.
+
+Every input yields one `Prediction`; a bad input yields one with `error` set and never stops the
+others. An image holding a written number (several digits side by side) is read as a string:
+`digits` is e.g. "2026", `digit_confidences` the per-digit confidences, `confidence` their product
+(the chance that the whole string is right if the digits are independent), `digit`/`name` None
+and `top_k` empty. A single digit fills `digit`, `name`, `confidence` and `top_k`, with `digits`
+and `digit_confidences` None.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitrec.arrays import model_input
+from digitrec.constants import LABEL_NAMES, NUM_CLASSES
+from digitrec.data.kaggle import DataError, load_csv
+from digitrec.inference.files import IMAGE_SUFFIXES, ImageError, read_image
+from digitrec.inference.preprocess import to_mnist
+from digitrec.inference.segment import split_digits
+from digitrec.storage import write_text_atomic
+
+LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
+DEFAULT_TOP_K = 3
+CSV_COLUMNS = ("input", "digit", "name", "confidence", "low_confidence", "top_k", "digits", "error")
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One thing to predict: an image file, a CSV row's 28x28 pixels, or an input that failed."""
+
+    name: str
+    path: str | None = None
+    pixels: np.ndarray | None = None  # (28, 28) uint8, already MNIST-style
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model read in one input, or why the input could not be read."""
+
+    input: str
+    digit: int | None = None
+    name: str | None = None
+    confidence: float | None = None
+    top_k: list[dict] = field(default_factory=list)  # [{digit, name, probability}], best first
+    low_confidence: bool = False
+    digits: str | None = None
+    digit_confidences: list[float] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def expand_inputs(inputs: Sequence[str | Path] | str | Path) -> list[InputItem]:
+    """Image files, folders (their images, sorted) and CSVs (one item per row), in input order."""
+    if isinstance(inputs, str | Path):
+        inputs = [inputs]
+    items: list[InputItem] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            items += folder_items(path)
+        elif path.suffix.lower() == ".csv" and path.is_file():
+            items += csv_items(path)
+        elif not path.exists():
+            items.append(InputItem(str(raw), error=f"{raw}: file or folder not found"))
+        else:
+            items.append(InputItem(str(raw), path=str(path)))
+    return items
+
+
+def folder_items(folder: Path) -> list[InputItem]:
+    """A folder's image files (not its subfolders, not hidden files), sorted by name."""
+    try:
+        files = sorted(p for p in folder.iterdir() if is_image_file(p))
+    except OSError as error:
+        return [InputItem(str(folder), error=f"{folder}: cannot list the folder ({error})")]
+    if not files:
+        suffixes = " ".join(IMAGE_SUFFIXES)
+        return [InputItem(str(folder), error=f"{folder}: folder has no image files ({suffixes})")]
+    return [InputItem(str(p), path=str(p)) for p in files]
+
+
+def is_image_file(path: Path) -> bool:
+    return (
+        path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
+    )
+
+
+def csv_items(path: Path) -> list[InputItem]:
+    """One item per row of a Kaggle train or test CSV, named `file.csv#row12` (1-based)."""
+    try:
+        digits = load_csv(path, kind="auto", cache=False)
+    except (DataError, OSError) as error:
+        return [InputItem(str(path), error=str(error))]
+    return [
+        InputItem(f"{path}#row{row}", pixels=image)
+        for row, image in enumerate(digits.images, start=1)
+    ]
+
+
+def predict_inputs(
+    model_path: Path | str,
+    inputs: Sequence[str | Path] | str | Path,
+    top_k: int = DEFAULT_TOP_K,
+    save_preprocessed_to: Path | str | None = None,
+    multi_digit: bool | None = None,
+    runtime: str = "auto",
+) -> list[Prediction]:
+    """Predict every input with one model load and one batched `model.predict` call.
+
+    `multi_digit`: None reads an image as a number when it splits into several digits, False
+    always reads one digit, True always reports a digit string (even of one digit).
+    `save_preprocessed_to`: a folder for the 28x28 PNGs the model saw from image files (CSV rows
+    are already 28x28 and are not written).
+    """
+    if not 1 <= top_k <= NUM_CLASSES:
+        raise ValueError(f"top_k must be 1..{NUM_CLASSES}, got {top_k}")
+    model_path = Path(model_path)
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path}: model file not found")
+    items = expand_inputs(inputs)
+    save_dir = Path(save_preprocessed_to) if save_preprocessed_to is not None else None
+    prepared = [prepare(item, index, multi_digit, save_dir) for index, item in enumerate(items)]
+    batch = [image for images, _, _ in prepared for image in images]
+    probabilities = predict_batch(model_path, batch, runtime)  # (M, 10)
+    return list(assemble(items, prepared, probabilities, top_k))
+
+
+def prepare(
+    item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None
+) -> tuple[list[np.ndarray], bool, str | None]:
+    """(28x28 images for the model, read as a number?, error) for one input."""
+    if item.error is not None:
+        return [], False, item.error
+    if item.pixels is not None:
+        return [item.pixels], bool(multi_digit), None
+    try:
+        gray = read_image(item.path)  # (H, W)
+        pieces = split_digits(gray) if multi_digit is not False else [gray]
+        as_number = multi_digit is True or len(pieces) > 1
+        sources = pieces if len(pieces) > 1 else [gray]
+        images = [
+            to_mnist(source, save_to=saved_name(save_dir, index, item, j, len(sources)))
+            for j, source in enumerate(sources)
+        ]
+    except (ImageError, OSError, cv2.error) as error:
+        return [], False, str(error)
+    return images, as_number, None
+
+
+def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, pieces: int):
+    """Where to save what the model saw: `0007-photo.png`, or `0007-photo-2.png` for digit 2."""
+    if save_dir is None:
+        return None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(item.name).stem)[:80]
+    suffix = f"-{piece + 1}" if pieces > 1 else ""
+    return save_dir / f"{index:04d}-{stem}{suffix}.png"
+
+
+def predict_batch(model_path: Path, images: list[np.ndarray], runtime: str = "auto") -> np.ndarray:
+    """Softmax probabilities (M, 10) for MNIST-style images; loads the model only if needed."""
+    from digitrec.inference.runtimes import load_predictor
+
+    if not images:
+        return np.zeros((0, NUM_CLASSES), np.float32)
+    predictor, _ = load_predictor(model_path, runtime)
+    batch = model_input(np.stack(images))  # (M, 28, 28, 1) in 0..255
+    probabilities = predictor(batch)
+    if probabilities.shape != (len(images), NUM_CLASSES):
+        raise ValueError(
+            f"{model_path}: model output has shape {probabilities.shape}, expected "
+            f"({len(images)}, {NUM_CLASSES}) softmax probabilities"
+        )
+    return probabilities
+
+
+def assemble(
+    items: list[InputItem],
+    prepared: list[tuple[list[np.ndarray], bool, str | None]],
+    probabilities: np.ndarray,
+    top_k: int,
+) -> Iterable[Prediction]:
+    """Hand each input its rows of the batched probabilities, in input order."""
+    start = 0
+    for item, (images, as_number, error) in zip(items, prepared, strict=True):
+        if error is not None:
+            yield Prediction(item.name, error=error)
+            continue
+        rows = probabilities[start : start + len(images)]  # (k, 10)
+        start += len(images)
+        yield (
+            number_prediction(item.name, rows)
+            if as_number
+            else digit_prediction(item.name, rows[0], top_k)
+        )
+
+
+def digit_prediction(name: str, probabilities: np.ndarray, top_k: int) -> Prediction:
+    """One digit: the most likely class, its confidence and the top-k alternatives."""
+    order = np.argsort(-probabilities, kind="stable")[:top_k]  # (top_k,)
+    best = int(order[0])
+    confidence = float(probabilities[best])
+    ranked = [
+        {"digit": int(d), "name": LABEL_NAMES[d], "probability": float(probabilities[d])}
+        for d in order
+    ]
+    return Prediction(
+        input=name,
+        digit=best,
+        name=LABEL_NAMES[best],
+        confidence=confidence,
+        top_k=ranked,
+        low_confidence=confidence < LOW_CONFIDENCE,
+    )
+
+
+def number_prediction(name: str, probabilities: np.ndarray) -> Prediction:
+    """A written number: its digit string; confidence is the product of the digits' confidences."""
+    best = probabilities.argmax(axis=1)  # (k,)
+    confidences = [float(probabilities[i, d]) for i, d in enumerate(best)]
+    confidence = float(np.prod(confidences))
+    return Prediction(
+        input=name,
+        confidence=confidence,
+        low_confidence=confidence < LOW_CONFIDENCE,
+        digits="".join(str(int(d)) for d in best),
+        digit_confidences=confidences,
+    )
+
+
+def write_predictions_csv(predictions: Iterable[Prediction], path: Path | str) -> Path:
+    """Write predictions as CSV atomically: input,digit,name,confidence,low_confidence,top_k,..."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for p in predictions:
+        writer.writerow(
+            [
+                p.input,
+                "" if p.digit is None else p.digit,
+                p.name or "",
+                "" if p.confidence is None else f"{p.confidence:.6f}",
+                str(p.low_confidence).lower(),
+                ";".join(f"{t['digit']}:{t['probability']:.6f}" for t in p.top_k),
+                p.digits or "",
+                p.error or "",
+            ]
+        )
+    return write_text_atomic(path, buffer.getvalue())

@@ -1,0 +1,160 @@
+"""Turn a photo or scan of one digit into an MNIST-style 28x28 input with OpenCV.
+
+MNIST digits are white ink on black, the ink's bounding box scaled (keeping its aspect ratio) so
+the longer side is 20 px, then placed in a 28x28 field with the centre of mass at pixel (14, 14).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
+from digitrec.inference.files import MIN_SIDE, ImageError, encode_png
+from digitrec.storage import write_bytes_atomic
+
+DIGIT_BOX = 20  # MNIST scales the ink's longer side to 20 px ...
+CENTRE = 14.0  # ... and puts its centre of mass here (measured on MNIST: 13.99, 14.00)
+MIN_CONTRAST = 32  # ink must differ from the paper by this many grey levels
+SPECK_FRACTION = 0.03  # ink components smaller than this share of the largest are specks
+MIN_STROKE_RATIO = 0.045  # strokes thinner than this share of the box (a pen on paper) ...
+TARGET_STROKE_RATIO = 0.10  # ... are thickened to about MNIST's median stroke width
+
+
+def to_mnist(gray: np.ndarray, save_to: Path | str | None = None) -> np.ndarray:
+    """One digit from a grayscale image as an MNIST-style uint8 (28, 28): white ink on black."""
+    ink, mask = ink_layer(gray)  # (H, W) uint8, (H, W) bool
+    digit = centre_digit(ink * mask_near(mask, gray.shape))  # (28, 28)
+    if save_to is not None:
+        write_bytes_atomic(save_to, encode_png(digit))
+    return digit
+
+
+def ink_layer(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bright ink on a zero background (grey stroke edges kept) and the mask of ink found."""
+    gray = check_gray(gray)
+    bright = PIXEL_MAX - gray if is_dark_on_light(gray) else gray  # (H, W) ink now bright
+    background, noise = background_level(bright)
+    bright = denoise(bright, noise)
+    threshold, mask = cv2.threshold(bright, 0, PIXEL_MAX, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = drop_specks(mask > 0)  # (H, W) bool
+    ink_level = float(np.percentile(bright[mask], 90)) if mask.any() else float(background)
+    if ink_level - background < max(MIN_CONTRAST, 6.0 * noise) or not mask.any():
+        raise ImageError("blank: no ink found")
+    low = min(background + max(3.0 * noise, 0.04 * (ink_level - background)), threshold)
+    scaled = (bright.astype(np.float32) - low) * (PIXEL_MAX / max(ink_level - low, 1.0))
+    return np.clip(scaled, 0, PIXEL_MAX).astype(np.uint8), mask
+
+
+def check_gray(gray: np.ndarray) -> np.ndarray:
+    """Accept a 2-D uint8 image (or (H, W, 1)); refuse anything else with a clear message."""
+    gray = np.asarray(gray)
+    if gray.ndim == 3 and gray.shape[2] == 1:
+        gray = gray[..., 0]
+    if gray.ndim != 2 or gray.dtype != np.uint8:
+        raise ImageError(f"expected a grayscale uint8 (H, W) image, got {gray.dtype} {gray.shape}")
+    if min(gray.shape) < MIN_SIDE:
+        raise ImageError(f"image is {gray.shape[1]}x{gray.shape[0]}, too small to hold a digit")
+    return gray
+
+
+def is_dark_on_light(gray: np.ndarray) -> bool:
+    """Dark ink on light paper: the border (mostly paper) is brighter than mid-range."""
+    band = max(1, min(gray.shape) // 20)
+    border = np.concatenate(
+        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
+    )
+    low, high = np.percentile(gray, [1, 99])
+    return float(np.median(border)) > (low + high) / 2
+
+
+def background_level(bright: np.ndarray) -> tuple[float, float]:
+    """The paper's level (median) and its noise (robust sigma from the median deviation)."""
+    background = float(np.median(bright))
+    noise = 1.4826 * float(np.median(np.abs(bright.astype(np.float32) - background)))
+    return background, noise
+
+
+def denoise(bright: np.ndarray, noise: float) -> np.ndarray:
+    """Median then Gaussian blur for photo-sized noisy images; small or clean ones pass through."""
+    short = min(bright.shape)
+    if short < 64 or noise == 0:
+        return bright
+    smooth = cv2.medianBlur(bright, 3)
+    sigma = short / 400
+    return cv2.GaussianBlur(smooth, (0, 0), sigma) if sigma >= 0.5 else smooth
+
+
+def drop_specks(mask: np.ndarray) -> np.ndarray:
+    """Remove ink components much smaller than the largest one (dust, noise)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), 8)
+    areas = stats[1:, cv2.CC_STAT_AREA]  # (count - 1,)
+    if areas.size == 0:
+        return mask
+    keep = np.flatnonzero(areas >= max(2, SPECK_FRACTION * areas.max())) + 1
+    return np.isin(labels, keep)  # (H, W) bool
+
+
+def mask_near(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The ink mask widened by the width of an anti-aliased edge, as 0/1 uint8."""
+    radius = 1 + int(np.ceil(min(shape) / 200))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.uint8), kernel)  # (H, W) 0/1
+
+
+def centre_digit(ink: np.ndarray) -> np.ndarray:
+    """Crop to the ink, scale the longer side to 20 px, centre by mass in 28x28."""
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        raise ImageError("blank: no ink found")
+    box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w)
+    small = scale_to_box(thicken_strokes(box))  # (<=20, <=20)
+    return place_by_mass(small)  # (28, 28)
+
+
+def scale_to_box(box: np.ndarray, side: int = DIGIT_BOX) -> np.ndarray:
+    """Scale so the longer side is `side` px, keeping the aspect ratio; peak ink at 255."""
+    height, width = box.shape
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # (w, h) for OpenCV
+    small = cv2.resize(box, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    peak = float(small.max())
+    return (
+        np.clip(np.rint(small * (PIXEL_MAX / peak)), 0, PIXEL_MAX).astype(np.uint8)
+        if peak
+        else small
+    )
+
+
+def thicken_strokes(box: np.ndarray) -> np.ndarray:
+    """Dilate pen-thin strokes to MNIST's relative stroke width so they survive scaling."""
+    side = max(box.shape)
+    width = stroke_width(box)
+    if width >= MIN_STROKE_RATIO * side or side < 2 * DIGIT_BOX:
+        return box
+    grow = int(round(TARGET_STROKE_RATIO * side - width)) // 2  # per side of the stroke
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    padded = cv2.copyMakeBorder(box, grow, grow, grow, grow, cv2.BORDER_CONSTANT, value=0)
+    return cv2.dilate(padded, kernel)  # (h + 2g, w + 2g)
+
+
+def stroke_width(box: np.ndarray) -> float:
+    """Mean stroke width in px, as twice the ink area over the ink outline's length."""
+    solid = (box >= 128).astype(np.uint8)
+    contours, _ = cv2.findContours(solid, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(contour, True) for contour in contours)
+    return 2.0 * float(solid.sum()) / outline if outline else 0.0
+
+
+def place_by_mass(small: np.ndarray) -> np.ndarray:
+    """Translate the scaled digit into 28x28 so its centre of mass lands on (14, 14)."""
+    height, width = small.shape
+    moments = cv2.moments(small.astype(np.float32))
+    mass_x, mass_y = moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]
+    # Whole-pixel shifts (no resampling blur), clamped so no ink leaves the field.
+    shift_x = min(max(round(CENTRE - mass_x), 0), IMAGE_SIZE - width)
+    shift_y = min(max(round(CENTRE - mass_y), 0), IMAGE_SIZE - height)
+    matrix = np.float32([[1, 0, shift_x], [0, 1, shift_y]])
+    return cv2.warpAffine(small, matrix, (IMAGE_SIZE, IMAGE_SIZE), flags=cv2.INTER_NEAREST)

@@ -1,0 +1,218 @@
+"""Inference runtimes, each declared once in RUNTIMES: the file it runs (beside `model.keras`),
+how training exports it, and how prediction loads it.
+
+- litert: the float32 LiteRT export. It imports without TensorFlow and predicts exactly the
+  digits of the evaluated Keras model, or training does not keep it.
+- int8: int8 weights and activations calibrated on training images (float input and output),
+  faster on CPU; not bit-faithful, so opt-in and kept only when it predicts the same digit as
+  Keras on at least INT8_MIN_AGREEMENT of the validation split.
+- keras: the `.keras` model itself (imports TensorFlow).
+`auto` takes the first of AUTO_ORDER whose file is current. Speeds: bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from digitrec.arrays import model_input
+from digitrec.constants import IMAGE_SHAPE, NUM_CLASSES
+from digitrec.storage import write_with
+
+Predictor = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28, 1) float32 -> (N, 10)
+CHUNK = 1024  # images per LiteRT invocation
+INT8_MIN_AGREEMENT = 0.999  # share of validation digits int8 must predict as Keras does
+CALIBRATION_IMAGES = 500  # training images that set the int8 activation ranges
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An export's file (None when it disagreed with Keras and was discarded) and its share of
+    validation digits predicted as Keras predicts them."""
+
+    path: Path | None
+    agreement: float
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    summary: str
+    file: Callable[[Path], Path]  # the file it runs, from the model.keras path
+    load: Callable[[Path], Predictor]
+    export: Callable[..., Exported] | None = None  # None: it runs the .keras file itself
+
+
+def litert_path(keras_path: Path | str) -> Path:
+    return Path(keras_path).with_suffix(".tflite")
+
+
+def int8_path(keras_path: Path | str) -> Path:
+    return Path(keras_path).with_suffix(".int8.tflite")
+
+
+def keras_digits(model, images: np.ndarray) -> np.ndarray:
+    """The digits (N,) a Keras model predicts for uint8 or float images (N, 28, 28[, 1])."""
+    return np.asarray(model.predict(model_input(images), verbose=0)).argmax(1)
+
+
+def export_litert(
+    model,
+    keras_path: Path | str,
+    check_images: np.ndarray,
+    expected: np.ndarray | None = None,
+    calibration: np.ndarray | None = None,
+) -> Exported:
+    """The float export beside the .keras file, kept only if it predicts the same digits as Keras
+    (`expected`: Keras' digits for `check_images`, when the caller has them already)."""
+    target = litert_path(keras_path)
+    agreement = export_checked(model, target, check_images, expected)
+    return Exported(target if agreement == 1.0 else discard(target), agreement)
+
+
+def export_int8(
+    model,
+    keras_path: Path | str,
+    check_images: np.ndarray,
+    expected: np.ndarray | None = None,
+    calibration: np.ndarray | None = None,
+) -> Exported:
+    """The int8 export, calibrated on `calibration` images, kept above INT8_MIN_AGREEMENT."""
+    import tensorflow as tf
+
+    if calibration is None or not len(calibration):
+        raise ValueError("the int8 export needs calibration images")
+
+    def representative():
+        for image in calibration[:CALIBRATION_IMAGES]:
+            yield [model_input(image)]  # (1, 28, 28, 1)
+
+    target = int8_path(keras_path)
+    agreement = export_checked(
+        model,
+        target,
+        check_images,
+        expected,
+        optimizations=[tf.lite.Optimize.DEFAULT],
+        representative_dataset=representative,
+    )
+    kept = target if agreement >= INT8_MIN_AGREEMENT else discard(target)
+    return Exported(kept, agreement)
+
+
+def export_checked(
+    model, target: Path, check_images: np.ndarray, expected: np.ndarray | None, **converter
+) -> float:
+    """Write the LiteRT export atomically; return the share of digits it predicts as Keras."""
+    write_with(
+        target, lambda tmp: model.export(str(tmp), format="litert", verbose=False, **converter)
+    )
+    if expected is None:
+        expected = keras_digits(model, check_images)
+    return float((litert_predictor(target)(model_input(check_images)).argmax(1) == expected).mean())
+
+
+def discard(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def litert_predictor(path: Path) -> Predictor:
+    """A LiteRT interpreter over the exported model, resized per chunk."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(str(path), num_threads=os.cpu_count() or 1)
+    input_index = interpreter.get_input_details()[0]["index"]
+    output_index = interpreter.get_output_details()[0]["index"]
+    shape = None
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        nonlocal shape
+        out = np.empty((len(batch), NUM_CLASSES), np.float32)
+        for start in range(0, len(batch), CHUNK):
+            chunk = np.ascontiguousarray(batch[start : start + CHUNK], dtype=np.float32)
+            if chunk.shape != shape:
+                interpreter.resize_tensor_input(input_index, chunk.shape)
+                interpreter.allocate_tensors()
+                shape = chunk.shape
+            interpreter.set_tensor(input_index, chunk)
+            interpreter.invoke()
+            out[start : start + len(chunk)] = interpreter.get_tensor(output_index)
+        return out
+
+    return predict
+
+
+def keras_predictor(path: Path) -> Predictor:
+    """The Keras model itself (imports TensorFlow)."""
+    import keras
+
+    model = keras.saving.load_model(path, compile=False)
+    expected = (None, *IMAGE_SHAPE)
+    if tuple(model.input_shape) != expected:
+        raise ValueError(f"{path}: model input is {model.input_shape}, expected {expected}")
+    return lambda batch: np.asarray(model.predict(batch, batch_size=CHUNK, verbose=0))
+
+
+RUNTIMES: dict[str, Runtime] = {
+    runtime.name: runtime
+    for runtime in (
+        Runtime(
+            "litert",
+            "float32 LiteRT export, the same digits as the evaluated Keras model",
+            litert_path,
+            litert_predictor,
+            export_litert,
+        ),
+        Runtime(
+            "int8",
+            f"int8 LiteRT export, faster on large batches; kept when it agrees with Keras on "
+            f">= {INT8_MIN_AGREEMENT:.1%} of validation digits",
+            int8_path,
+            litert_predictor,
+            export_int8,
+        ),
+        Runtime("keras", "the Keras model itself (imports TensorFlow)", Path, keras_predictor),
+    )
+}
+AUTO = "auto"
+AUTO_ORDER = ("litert", "keras")  # `auto` runs the first whose file is current
+RUNTIME_CHOICES = (AUTO, *RUNTIMES)
+RuntimeChoice = Literal[RUNTIME_CHOICES]  # the predict flow's `runtime` parameter
+
+
+def runtimes_help() -> str:
+    """'auto: ...; litert: ...' for help texts."""
+    first = " else ".join(AUTO_ORDER)
+    return "; ".join([f"{AUTO}: {first}", *(f"{r.name}: {r.summary}" for r in RUNTIMES.values())])
+
+
+def is_fresh(exported: Path, keras_path: Path) -> bool:
+    """The export exists and is not older than the Keras model it was made from."""
+    return exported.is_file() and exported.stat().st_mtime >= keras_path.stat().st_mtime
+
+
+def is_current(runtime: Runtime, keras_path: Path) -> bool:
+    return runtime.export is None or is_fresh(runtime.file(keras_path), keras_path)
+
+
+def load_predictor(model_path: Path | str, runtime: str = AUTO) -> tuple[Predictor, str]:
+    """(predict function, runtime name) for a .keras path and a runtime, or a .tflite path."""
+    if runtime not in RUNTIME_CHOICES:
+        raise ValueError(f"unknown runtime {runtime!r}; choose {', '.join(RUNTIME_CHOICES)}")
+    path = Path(model_path)
+    if path.suffix == ".tflite":
+        return litert_predictor(path), "int8" if path.name.endswith(".int8.tflite") else "litert"
+    if runtime == AUTO:
+        runtime = next(name for name in AUTO_ORDER if is_current(RUNTIMES[name], path))
+    chosen = RUNTIMES[runtime]
+    if not is_current(chosen, path):
+        raise FileNotFoundError(
+            f"{chosen.file(path)}: no current {runtime} export of {path.name} (training writes "
+            f"it when it agrees with Keras); use runtime '{AUTO}' or 'keras'"
+        )
+    return chosen.load(chosen.file(path)), runtime

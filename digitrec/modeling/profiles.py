@@ -1,0 +1,119 @@
+"""Training profiles: which models the training flow compares, for how long, and what it
+evaluates. Each profile is declared once in PROFILES; the flow's `profile` choices, the CLI's
+choices and their help derive from it. Measured times and accuracies: bench/RESULTS.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from digitrec.modeling.training import Augmentation, TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    summary: str  # one line for help texts and the flow's form
+    baseline: TrainConfig  # the reference point
+    candidates: tuple[TrainConfig, ...]  # improved models, compared on the same short budget
+    augmented_epochs: int  # retraining the best candidate with augmentation
+    augmented_learning_rate: float
+    cv_folds: int  # 0: off
+    cv_epochs: int
+    validation_fraction: float = 0.1
+    bootstrap_resamples: int = 1000
+    members: int = 1  # ensemble members, each an augmented recipe (1: a single model)
+
+
+SHORT = 2  # epochs each model gets in the comparison
+
+FAST = Profile(
+    name="fast",
+    summary="compact CNN, short schedule (the default)",
+    baseline=TrainConfig(
+        "baseline",
+        epochs=SHORT,
+        batch_size=128,
+        augmentation=None,
+        label_smoothing=0.0,
+        peak_learning_rate=2e-3,
+    ),
+    candidates=(
+        TrainConfig(
+            "compact", epochs=SHORT, batch_size=256, augmentation=None, peak_learning_rate=6e-3
+        ),
+    ),
+    augmented_epochs=8,
+    augmented_learning_rate=6e-3,
+    cv_folds=0,  # each fold is another full training: over this profile's budget
+    cv_epochs=0,
+)
+
+STANDARD = Profile(
+    name="standard",
+    summary="compares a stronger CNN, longer schedule, 5-fold cross-validation",
+    baseline=FAST.baseline,
+    candidates=(
+        FAST.candidates[0],
+        TrainConfig(
+            "strong", epochs=SHORT, batch_size=128, augmentation=None, peak_learning_rate=3e-3
+        ),
+    ),
+    augmented_epochs=30,
+    augmented_learning_rate=3e-3,
+    cv_folds=5,
+    cv_epochs=4,
+)
+
+ENSEMBLE = Profile(
+    name="ensemble",
+    summary="several CNNs trained in parallel on Dask and averaged",
+    baseline=FAST.baseline,
+    candidates=STANDARD.candidates,  # members take these architectures in turn, best first
+    augmented_epochs=STANDARD.augmented_epochs,
+    augmented_learning_rate=STANDARD.augmented_learning_rate,
+    cv_folds=0,  # each fold would retrain every member
+    cv_epochs=STANDARD.cv_epochs,
+    members=5,
+)
+
+PROFILES = {p.name: p for p in (FAST, STANDARD, ENSEMBLE)}
+ProfileName = Literal[tuple(PROFILES)]  # the flow parameter's choices
+
+
+def profiles_help() -> str:
+    """'fast: ...; standard: ...' for help texts."""
+    return "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values())
+
+
+def get_profile(name: str, **overrides) -> Profile:
+    """A named profile with None-valued overrides ignored."""
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}")
+    return replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def augmented_config(
+    profile: Profile, best: TrainConfig, seed: int, batch_size: int | None
+) -> TrainConfig:
+    """The retraining recipe: the best candidate's architecture, with augmentation."""
+    return replace(
+        best,
+        epochs=profile.augmented_epochs,
+        peak_learning_rate=profile.augmented_learning_rate,
+        augmentation=Augmentation(),
+        seed=seed,
+        batch_size=batch_size or best.batch_size,
+    )
+
+
+def member_recipes(
+    profile: Profile, ranked: list[TrainConfig], seed: int, batch_size: int | None
+) -> list[TrainConfig]:
+    """Ensemble members: the compared architectures in turn (best first), each retrained with
+    augmentation under its own seed. Members of one architecture made largely the same mistakes
+    (bench/RESULTS.md), so the ensemble mixes architectures rather than only seeds."""
+    return [
+        augmented_config(profile, ranked[i % len(ranked)], seed + i, batch_size)
+        for i in range(profile.members)
+    ]

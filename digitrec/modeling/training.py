@@ -1,0 +1,191 @@
+"""Train a CNN on uint8 digit images: tf.data pipeline, in-graph augmentation, warmup + cosine
+learning rate, label smoothing, per-epoch progress."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.arrays import model_input
+from digitrec.constants import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+
+EpochCallback = Callable[[int, int, dict[str, float], float], None]  # epoch, epochs, logs, seconds
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Random affine jitter; no flips (a flipped 6 is not a 9)."""
+
+    rotation_degrees: float = 10.0
+    zoom: float = 0.10
+    shift: float = 0.10
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    architecture: str = "compact"
+    epochs: int = 12
+    batch_size: int = 128
+    peak_learning_rate: float = 3e-3
+    warmup_fraction: float = 0.15
+    label_smoothing: float = 0.1
+    augmentation: Augmentation | None = field(default_factory=Augmentation)
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: object  # keras.Model
+    history: dict[str, list[float]]
+    seconds: float
+    images_per_second: float
+
+
+def random_affine(images, seed, aug: Augmentation):
+    """One random rotation+zoom+shift per image, applied as a single bilinear resample."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(seed, 4)
+    angle = tf.random.stateless_uniform([batch], seeds[0], -1.0, 1.0) * aug.rotation_degrees
+    angle = angle * (math.pi / 180)
+    scale = tf.random.stateless_uniform([batch], seeds[1], 1 - aug.zoom, 1 + aug.zoom)
+    tx = tf.random.stateless_uniform([batch], seeds[2], -aug.shift, aug.shift) * IMAGE_SIZE
+    ty = tf.random.stateless_uniform([batch], seeds[3], -aug.shift, aug.shift) * IMAGE_SIZE
+    centre = (IMAGE_SIZE - 1) / 2
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    zeros = tf.zeros_like(cos)
+    # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2).
+    transforms = tf.stack(
+        [
+            cos,
+            -sin,
+            centre - cos * centre + sin * centre - tx,
+            sin,
+            cos,
+            centre - sin * centre - cos * centre - ty,
+            zeros,
+            zeros,
+        ],
+        axis=1,
+    )  # (B, 8)
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=[IMAGE_SIZE, IMAGE_SIZE],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+
+
+def make_dataset(images: np.ndarray, labels: np.ndarray, config: TrainConfig, training: bool):
+    """Batches of (float32 (B, 28, 28, 1), one-hot (B, 10)); shuffled and jittered for training."""
+    import tensorflow as tf
+
+    x = images.reshape(-1, *IMAGE_SHAPE)  # (N, 28, 28, 1) uint8
+    ds = tf.data.Dataset.from_tensor_slices((x, labels))
+    if training:
+        ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+
+    def prepare(batch_x, batch_y):
+        return tf.cast(batch_x, tf.float32), tf.one_hot(tf.cast(batch_y, tf.int32), NUM_CLASSES)
+
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    if training and config.augmentation is not None:
+        aug = config.augmentation
+        ds = ds.enumerate().map(
+            lambda step, xy: (random_affine(xy[0], tf.stack([config.seed, step]), aug), xy[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def compile_model(model, config: TrainConfig, steps: int) -> None:
+    """Adam with linear warmup then cosine decay to zero, over the whole run."""
+    import keras
+
+    warmup = max(1, int(steps * config.warmup_fraction))
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.peak_learning_rate / 10,
+        decay_steps=max(1, steps - warmup),
+        warmup_target=config.peak_learning_rate,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+        jit_compile=False,  # XLA is slower on this CPU and broke BN models' predictions here
+    )
+
+
+def progress_callback(on_epoch: EpochCallback, epochs: int):
+    """A Keras callback that reports each epoch to `on_epoch` as (epoch, epochs, logs, seconds);
+    built here so that importing this module does not import Keras."""
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            seconds = time.perf_counter() - self.started
+            on_epoch(epoch + 1, epochs, {k: float(v) for k, v in (logs or {}).items()}, seconds)
+
+    return EpochProgress()
+
+
+def fit(
+    config: TrainConfig,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    initial_model_path: Path | str | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrainResult:
+    """Train a new model (or continue from a saved one) and return it with its history."""
+    import keras
+
+    from digitrec.modeling.architectures import build_model
+
+    if initial_model_path:
+        model = keras.saving.load_model(initial_model_path)
+        keras.utils.set_random_seed(config.seed)
+    else:
+        model = build_model(config.architecture, seed=config.seed)
+    steps = config.epochs * math.ceil(len(train[0]) / config.batch_size)
+    compile_model(model, config, steps)
+    train_ds = make_dataset(*train, config, training=True)
+    val_ds = make_dataset(*validation, config, training=False) if validation else None
+    callbacks = [progress_callback(on_epoch, config.epochs)] if on_epoch else []
+    started = time.perf_counter()
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        verbose=0,
+        callbacks=callbacks,
+        shuffle=False,  # tf.data already shuffles
+    )
+    seconds = time.perf_counter() - started
+    images = config.epochs * len(train[0])
+    return TrainResult(
+        model,
+        {k: [float(v) for v in vs] for k, vs in history.history.items()},
+        seconds,
+        images / seconds,
+    )
+
+
+def predict_proba(model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities (N, 10) of a Keras model for uint8 images (N, 28, 28)."""
+    return np.asarray(model.predict(model_input(images), batch_size=batch_size, verbose=0))

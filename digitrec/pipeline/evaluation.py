@@ -1,0 +1,41 @@
+"""Evaluation step: the final model on the validation split, with its figures."""
+
+from __future__ import annotations
+
+from digitrec.evaluation import figures, metrics
+from digitrec.pipeline.data import save_figures
+from digitrec.pipeline.records import Evaluation, Holdout, RunContext, StageResult, plain
+from digitrec.pipeline.run import probabilities, validation_rows
+from digitrec.storage import write_json_atomic
+
+
+def evaluate_model(
+    model_path: str, run: RunContext, stages: list[StageResult], bootstrap_resamples: int
+) -> Evaluation:
+    """Accuracy estimates, confusion matrix, per-digit report, mistakes and comparison figures."""
+    x_val, y_val = validation_rows(run)
+    probs = probabilities(model_path, x_val)  # (N_val, 10)
+    y_pred = probs.argmax(1)
+    cm = metrics.confusion(y_val, y_pred)
+    wrong = metrics.misclassified_indices(y_val, probs)
+    holdout = metrics.accuracy_summary(y_val, probs, seed=run.seed, resamples=bootstrap_resamples)
+    result = Evaluation(
+        holdout=Holdout(**holdout),
+        confusion_matrix=cm.tolist(),
+        classification_report=metrics.classification_table(y_val, y_pred),
+        most_confused=metrics.most_confused_pairs(cm),
+        comparison=[stage.comparison_row() for stage in stages],
+    )
+    save_figures(
+        run.run_dir,
+        {
+            "confusion_matrix": figures.confusion_figure(cm),
+            "misclassified": figures.misclassified_gallery(
+                x_val[wrong], y_val[wrong], y_pred[wrong], probs[wrong, y_pred[wrong]]
+            ),
+            "training_curves": figures.training_curves({s.stage: s.history for s in stages}),
+            "model_comparison": figures.model_comparison(result.comparison),
+        },
+    )
+    write_json_atomic(run.run_dir / "evaluation.json", plain(result))
+    return result

@@ -1,0 +1,189 @@
+"""Typed records that cross layers: pipeline steps return them, Prefect tasks pass them on, the
+report and the CLI read them. They hold paths and small values, never arrays or models, so
+Prefect can hand them between tasks and store them cheaply."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digitrec.data.sources import DataPaths
+from digitrec.modeling.training import TrainConfig
+
+
+def plain(record: Any) -> Any:
+    """A record as JSON-ready dicts, lists and scalars (paths as strings)."""
+    return json.loads(json.dumps(asdict(record), default=str))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every step after the split shares: the run's folder, its data and its split."""
+
+    run_dir: Path
+    data: DataPaths
+    split_path: Path
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        return self.run_dir.name
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """The Great Expectations validation of a run's data, as stored and published."""
+
+    checks: int
+    seconds: float
+    markdown: str
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The process that trained an ensemble member."""
+
+    host: str
+    pid: int
+    tf_threads: int | None
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """One trained model of the run (baseline, candidate, final, member or ensemble)."""
+
+    stage: str
+    architecture: str
+    recipe: TrainConfig | None  # None for an ensemble: its members have their own
+    model_path: str
+    parameters: int
+    epochs: int
+    augmented: bool
+    train_seconds: float
+    images_per_second: float
+    val_accuracy: float
+    history: dict[str, list[float]] = field(default_factory=dict)
+    worker: Worker | None = None  # ensemble members: where they trained
+    member_val_accuracies: tuple[float, ...] = ()  # the ensemble: each member's score
+    workers: tuple[str, ...] = ()  # the ensemble: "host:pid" of every worker used
+
+    def comparison_row(self) -> dict:
+        """One row of the baseline / optimized / final comparison table."""
+        return {
+            "model": self.stage,
+            "architecture": self.architecture,
+            "parameters": self.parameters,
+            "epochs": self.epochs,
+            "augmented": self.augmented,
+            "train_seconds": self.train_seconds,
+            "val_accuracy": self.val_accuracy,
+        }
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Accuracy on the run's validation split with two 95% intervals."""
+
+    accuracy: float
+    n: int
+    correct: int
+    wilson_low: float
+    wilson_high: float
+    bootstrap_low: float
+    bootstrap_high: float
+    log_loss: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The final model on the validation split: estimates, confusions, per-digit report."""
+
+    holdout: Holdout
+    confusion_matrix: list[list[int]]
+    classification_report: list[dict]
+    most_confused: list[dict]
+    comparison: list[dict]
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """Stratified k-fold accuracy of the final recipe, trained from scratch on each fold."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    folds: int
+    ci_low: float
+    ci_high: float
+    fold_accuracies: list[float]
+    recipe: TrainConfig
+
+
+@dataclass(frozen=True)
+class ModelExport:
+    """The run's model.keras and the runtime exports that were kept."""
+
+    model_path: str
+    litert_path: str | None
+    int8_path: str | None
+    int8_agreement: float
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The verified Kaggle submission, scored when held-back answers exist."""
+
+    path: str
+    rows: int
+    predict_images_per_second: float
+    hidden_test_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The registry's record of the run's model and the champion decision."""
+
+    run_id: str
+    model_path: str
+    profile: str
+    architecture: str
+    created: str
+    data_fingerprint: dict[str, str]
+    val_accuracy: float
+    hidden_test_accuracy: float | None
+    previous_champion: str | None
+    previous_champion_val_accuracy: float | None
+    promoted: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """Everything one run's report is written from."""
+
+    profile: str
+    data: DataPaths
+    validation: DataCheck
+    stages: list[StageResult]
+    evaluation: Evaluation
+    cross_validation: CrossValidation | None
+    cv_note: str
+    submission: Submission
+    registration: Registration
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The training flow's result: where things are and the headline numbers."""
+
+    run_dir: str
+    report: str
+    model: str
+    submission: str
+    val_accuracy: float
+    hidden_test_accuracy: float | None
+    champion: bool
+    champion_reason: str

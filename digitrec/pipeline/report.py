@@ -1,0 +1,136 @@
+"""Report step: the run's headline metrics, every stage's curve, and the report: one
+self-contained markdown document (figures embedded as data URIs), used both as the run folder's
+report.md and as the `train-report` Prefect artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from digitrec import markdown as md
+from digitrec.pipeline.records import TrainingRun, plain
+from digitrec.storage import write_json_atomic, write_text_atomic
+
+
+def write_run_summary(run_dir: Path, outcome: TrainingRun) -> dict:
+    """metrics.json (the run's headline numbers) and history.json (every stage's epochs)."""
+    write_json_atomic(run_dir / "history.json", {s.stage: s.history for s in outcome.stages})
+    cv = outcome.cross_validation
+    summary = {
+        "run_id": run_dir.name,
+        "profile": outcome.profile,
+        "holdout": plain(outcome.evaluation.holdout),
+        "hidden_test_accuracy": outcome.submission.hidden_test_accuracy,
+        "cross_validation": plain(cv) if cv else None,
+        "models": outcome.evaluation.comparison,
+        "champion": outcome.registration.promoted,
+        "champion_reason": outcome.registration.reason,
+    }
+    write_json_atomic(run_dir / "metrics.json", summary)
+    return summary
+
+
+def write_report(run_dir: Path, outcome: TrainingRun) -> tuple[Path, str]:
+    """metrics.json, history.json and report.md; returns the report's path and text."""
+    write_run_summary(run_dir, outcome)
+    report = build_report(run_dir, outcome)
+    return write_text_atomic(run_dir / "report.md", report), report
+
+
+FIGURE_TITLES = {
+    "samples": "Samples per digit",
+    "class_balance": "Class balance",
+    "mean_images": "Mean image per digit",
+    "pixel_histogram": "Pixel intensities",
+    "training_curves": "Training curves",
+    "model_comparison": "Model comparison",
+    "confusion_matrix": "Confusion matrix",
+    "misclassified": "Misclassified validation digits (most confident first)",
+}
+
+
+def figure(run_dir: Path, name: str) -> str:
+    path = run_dir / "figures" / f"{name}.png"
+    return md.image(path.read_bytes(), FIGURE_TITLES[name]) if path.exists() else ""
+
+
+def accuracy_rows(outcome: TrainingRun) -> list[dict]:
+    """Every accuracy estimate, one row each, with its interval where it has one."""
+    holdout, cv = outcome.evaluation.holdout, outcome.cross_validation
+    rows = [
+        row(
+            "holdout (Wilson 95%)",
+            holdout.accuracy,
+            holdout.wilson_low,
+            holdout.wilson_high,
+            holdout.n,
+        ),
+        row(
+            "holdout (bootstrap 95%)",
+            holdout.accuracy,
+            holdout.bootstrap_low,
+            holdout.bootstrap_high,
+            holdout.n,
+        ),
+    ]
+    if cv:
+        rows.append(row(f"{cv.folds}-fold CV (t 95%)", cv.mean, cv.ci_low, cv.ci_high, cv.folds))
+    hidden = outcome.submission.hidden_test_accuracy
+    if hidden is not None:
+        rows.append(
+            row("hidden test (held-back answers)", hidden, None, None, outcome.submission.rows)
+        )
+    return rows
+
+
+def row(method: str, accuracy: float, low: float | None, high: float | None, n: int) -> dict:
+    return {"method": method, "accuracy": accuracy, "low": low, "high": high, "n": n}
+
+
+def build_report(run_dir: Path, outcome: TrainingRun) -> str:
+    """The whole report, written from the run's records."""
+    evaluation, submission = outcome.evaluation, outcome.submission
+    registration = outcome.registration
+    hidden = submission.hidden_test_accuracy
+    head = (
+        f"# digitrec training run `{run_dir.name}`\n\n"
+        f"Profile **{outcome.profile}**, data `{outcome.data.data_dir}`, "
+        f"final model **{registration.architecture}**: validation accuracy "
+        f"**{evaluation.holdout.accuracy:.4%}**"
+        + (f", hidden-test accuracy **{hidden:.4%}**" if hidden is not None else "")
+        + f". Champion: **{'yes' if registration.promoted else 'no'}** "
+        f"({registration.reason}).\n"
+    )
+    data_figures = ("samples", "class_balance", "mean_images", "pixel_histogram")
+    parts = [
+        head,
+        md.section("Data validation", outcome.validation.markdown),
+        md.section("Data", "\n".join(figure(run_dir, n) for n in data_figures)),
+        md.section(
+            "Models: baseline, optimized, final",
+            md.table(evaluation.comparison)
+            + "\n"
+            + figure(run_dir, "model_comparison")
+            + "\n"
+            + figure(run_dir, "training_curves"),
+        ),
+        md.section(
+            "Accuracy estimates", md.table(accuracy_rows(outcome)) + "\n" + outcome.cv_note + "\n"
+        ),
+        md.section("Confusion matrix", figure(run_dir, "confusion_matrix")),
+        md.section("Classification report", md.table(evaluation.classification_report)),
+        md.section("Most confused pairs", md.table(evaluation.most_confused)),
+        md.section("Misclassified digits", figure(run_dir, "misclassified")),
+        md.section("Submission", md.table([plain(submission)])),
+        md.section("Run folder", file_listing(run_dir)),
+    ]
+    return "\n".join(parts)
+
+
+def file_listing(run_dir: Path) -> str:
+    """Every file in the run folder with its size; report.md is written after this listing."""
+    rows = [
+        {"file": str(p.relative_to(run_dir)), "bytes": p.stat().st_size}
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and not p.name.startswith(".") and p.name != "report.md"
+    ]
+    return md.table([*rows, {"file": "report.md", "bytes": None}])

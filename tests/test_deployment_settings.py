@@ -1,0 +1,121 @@
+"""prefect.yaml (what `prefect deploy --all` registers) and deployments/serve.py (what
+`make serve` registers) declare the same deployments. No server, no network: prefect.yaml is
+read with PyYAML directly, not through deployments/settings.py, and compared with the runner
+deployments serve.py builds."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import prefect
+import pytest
+import yaml
+
+from deployments import serve
+from deployments.settings import entrypoint_module, load_flow
+
+REPO = Path(__file__).resolve().parent.parent
+# Keys serve.py turns into runner-deployment fields; work_pool only matters to `prefect deploy`
+# (serve.py runs flows in its own process). A key outside these would be registered by one path
+# and silently dropped by the other, so it fails the test until serve.py handles it.
+SERVED_KEYS = {"name", "entrypoint", "description", "tags", "parameters", "schedules"}
+DEPLOY_ONLY_KEYS = {"work_pool"}
+SCHEDULE_KEYS = {"cron", "timezone", "active"}
+
+
+def yaml_deployments() -> list[dict[str, Any]]:
+    return yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
+
+
+def build(*args: str | None) -> dict[str, Any]:
+    # Runner deployments record their entrypoint relative to the working directory; serve.py
+    # runs from the repo root (Makefile, tests/prefect_servers.py), as `prefect deploy` does.
+    with contextlib.chdir(REPO):
+        deployments = serve.build_deployments(*args)
+    return {d.name: d for d in deployments}
+
+
+@pytest.fixture(scope="module")
+def served() -> dict[str, Any]:
+    return build()
+
+
+def cron_schedules(deployment) -> list[tuple[str, str | None, bool]]:
+    return [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
+
+
+def test_prefect_yaml_holds_only_keys_serve_py_uses():
+    for raw in yaml_deployments():
+        assert set(raw) <= SERVED_KEYS | DEPLOY_ONLY_KEYS, raw["name"]
+        for schedule in raw.get("schedules") or []:
+            assert set(schedule) <= SCHEDULE_KEYS, raw["name"]
+    # The anchor in `definitions:` resolves to the same pool for every deployment.
+    assert {raw["work_pool"]["name"] for raw in yaml_deployments()} == {"digitrec"}
+
+
+def test_serve_py_builds_every_deployment_in_prefect_yaml_in_order(served):
+    assert list(served) == [raw["name"] for raw in yaml_deployments()]
+    assert list(served) == ["retraining", "predict"]
+
+
+@pytest.mark.parametrize("raw", yaml_deployments(), ids=lambda raw: raw["name"])
+def test_each_deployment_agrees_with_prefect_yaml(served, raw):
+    deployment = served[raw["name"]]
+    assert deployment.entrypoint == raw["entrypoint"]
+    # `prefect deploy` names the deployment after the flow the entrypoint's function defines.
+    module, function = entrypoint_module(raw["entrypoint"])
+    assert (REPO / raw["entrypoint"].rpartition(":")[0]).is_file()
+    flow = load_flow(raw["entrypoint"])
+    assert isinstance(flow, prefect.Flow)
+    assert flow.fn.__module__ == module and flow.fn.__name__ == function
+    assert deployment.flow_name == flow.name
+    assert deployment.description == raw["description"]
+    assert deployment.tags == raw["tags"]
+    assert deployment.parameters == (raw.get("parameters") or {})
+    expected = [
+        (s["cron"], s.get("timezone"), s.get("active", True)) for s in raw.get("schedules") or []
+    ]
+    assert cron_schedules(deployment) == expected
+
+
+def test_cli_names_of_the_two_deployments(served):
+    # `prefect deployment run predict/predict` and `train/retraining` (README, tests).
+    names = {f"{d.flow_name}/{d.name}" for d in served.values()}
+    assert names == {"predict/predict", "train/retraining"}
+    assert cron_schedules(served["retraining"]) == [("0 3 * * 0", "UTC", True)]
+    assert served["predict"].schedules == []
+
+
+def test_cron_override_changes_only_the_retraining_schedule(served):
+    overridden = build("*/5 * * * *", "Europe/Paris")
+    assert cron_schedules(overridden["retraining"]) == [("*/5 * * * *", "Europe/Paris", True)]
+    assert overridden["retraining"].model_dump(exclude={"schedules"}) == served[
+        "retraining"
+    ].model_dump(exclude={"schedules"})
+    assert overridden["predict"].model_dump() == served["predict"].model_dump()
+    # Either half alone keeps the other half from prefect.yaml.
+    assert cron_schedules(build("0 4 * * *")["retraining"]) == [("0 4 * * *", "UTC", True)]
+    assert cron_schedules(build(None, "Asia/Tokyo")["retraining"]) == [
+        ("0 3 * * 0", "Asia/Tokyo", True)
+    ]
+
+
+def test_command_line_and_environment_reach_serve(monkeypatch):
+    """main() as `python deployments/serve.py` runs it, with prefect.serve replaced."""
+    calls = []
+    monkeypatch.setattr(prefect, "serve", lambda *d, **kw: calls.append((d, kw)))
+    monkeypatch.setenv("DIGITREC_RETRAIN_CRON", "15 2 * * 1")
+    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "7")
+    monkeypatch.setattr("sys.argv", ["serve.py", "--timezone", "Europe/Berlin", "--limit", "3"])
+    monkeypatch.chdir(REPO)
+    serve.main()
+    ((deployments, kwargs),) = calls
+    assert kwargs == {"pause_on_shutdown": False, "limit": 3}
+    assert os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] == "7"
+    by_name = {d.name: d for d in deployments}
+    assert cron_schedules(by_name["retraining"]) == [("15 2 * * 1", "Europe/Berlin", True)]
+    assert by_name["retraining"].parameters == {"profile": "fast"}
+    assert by_name["predict"].schedules == []
