@@ -26,7 +26,7 @@ started = time.perf_counter()
 result = predict(inputs=[sys.argv[1]])
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read()).group(1))
 print(json.dumps({"seconds": round(time.perf_counter() - started, 2),
-                  "rows": len(result["predictions"]), "peak_rss_mb": round(peak_kb / 1024)}))
+                  "rows": len(result.predictions), "peak_rss_mb": round(peak_kb / 1024)}))
 """
 
 
@@ -71,11 +71,11 @@ def main() -> None:
     state = train(profile=args.profile, return_state=True)
     wall = time.perf_counter() - started
     result = state.result()
-    run_dir = Path(result["run_dir"])
+    run_dir = Path(result.run_dir)
     stages = [json.loads(p.read_text()) for p in sorted((run_dir / "stages").glob("*.json"))]
     # Members train in parallel: the ensemble stage's seconds are their wall time, so the
     # members' own seconds are not added again.
-    training = sum(s["train_seconds"] for s in stages if "worker" not in s)
+    training = sum(s["train_seconds"] for s in stages if s["worker"] is None)
     flow_run_seconds = asyncio.run(flow_run_time(state.state_details.flow_run_id))
     report = {
         "profile": args.profile,
@@ -87,8 +87,8 @@ def main() -> None:
         "flow_run_seconds": flow_run_seconds,
         "flow_run_overhead_share": round((flow_run_seconds - training) / flow_run_seconds, 3),
         "validation_seconds": json.loads((run_dir / "validation.json").read_text())["seconds"],
-        "val_accuracy": result["val_accuracy"],
-        "hidden_test_accuracy": result["hidden_test_accuracy"],
+        "val_accuracy": result.val_accuracy,
+        "hidden_test_accuracy": result.hidden_test_accuracy,
         "stages": {
             s["stage"]: {
                 "seconds": s["train_seconds"],

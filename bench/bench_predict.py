@@ -24,7 +24,13 @@ from digitrec.data.embedded import ensure_embedded_data
 from digitrec.data.kaggle import load_csv
 from digitrec.inference.files import read_image
 from digitrec.inference.preprocess import to_mnist
-from digitrec.inference.runtimes import export_int8, int8_path, is_fresh, load_predictor
+from digitrec.inference.runtimes import (
+    RUNTIMES,
+    export_runtime,
+    int8_path,
+    is_fresh,
+    load_predictor,
+)
 from digitrec.registry.store import resolve_model
 
 CLI = [sys.executable, "-m", "app.cli", "predict"]
@@ -79,15 +85,17 @@ def main() -> None:
         import keras
 
         train = load_csv(data.train_csv, kind="train").images
-        _, agreement = export_int8(
-            keras.saving.load_model(model), model, train[500:2500], train[:500]
-        )
+        model_object = keras.saving.load_model(model)
+        int8 = RUNTIMES["int8"]
+        agreement = export_runtime(
+            int8, model_object, model, train[500:2500], calibration=train[:500]
+        ).agreement
         print(f"int8 export written: same digit as Keras on {agreement:.3%} of 2,000 rows")
     with tempfile.TemporaryDirectory() as tmp:
         image_path = Path(tmp) / "one.png"
         cv2.imwrite(str(image_path), cv2.resize(255 - test.images[0], (112, 112)))
         results = {"model": str(model)}
-        for runtime in ("keras", "litert", "int8"):
+        for runtime in RUNTIMES:
             predictor, _ = load_predictor(model, runtime)
             results[runtime] = {
                 "batch_images_per_second": round(

@@ -15,8 +15,9 @@ import time
 
 from digitrec.data.embedded import ensure_embedded_data
 from digitrec.data.kaggle import load_answers, load_csv
+from digitrec.data.split import stratified_split
 from digitrec.modeling.profiles import PROFILES, augmented_config
-from digitrec.modeling.training import fit, predict_proba, stratified_split
+from digitrec.modeling.training import fit, predict_proba
 from digitrec.storage import write_with
 
 THRESHOLDS = (0.990, 0.993, 0.995, 0.996)

@@ -13,10 +13,7 @@ from digitrec.pipeline.records import ModelExport, RunContext, StageResult
 def export_model(final: StageResult, run: RunContext) -> ModelExport:
     """model.keras plus its LiteRT exports (kept only when their predictions agree)."""
     exported = export.export_model(final, run)
-    kept = "agrees with Keras, kept" if exported.litert_path else "disagreed, not kept (Keras)"
-    print(f"LiteRT export: {kept}")
-    print(
-        f"LiteRT int8 export: same digit as Keras on {exported.int8_agreement:.3%} of the "
-        f"validation split, {'kept' if exported.int8_path else 'not kept'}"
-    )
+    for name, agreement in exported.agreements.items():
+        kept = "kept" if exported.files[name] else "not kept"
+        print(f"{name} export: same digit as Keras on {agreement:.3%} of validation, {kept}")
     return exported

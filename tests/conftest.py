@@ -88,7 +88,7 @@ def prefect_harness():
 @pytest.fixture(scope="session")
 def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
     """A compact CNN trained on 6,000 real images (disjoint from small_kaggle_dir's 800)."""
-    from digitrec.inference.runtimes import export_litert
+    from digitrec.inference.runtimes import RUNTIMES, export_runtime
     from digitrec.modeling.training import TrainConfig, fit
     from digitrec.storage import write_with
 
@@ -97,6 +97,29 @@ def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
     result = fit(config, (images[10_000:16_000], labels[10_000:16_000]))
     path = write_with(tmp_path_factory.mktemp("strong") / "strong.keras", result.model.save)
     # As the training flow does: a LiteRT export beside it, so predictions skip TensorFlow.
-    if export_litert(result.model, path, images[60_000:60_512]).path is None:
+    if export_runtime(RUNTIMES["litert"], result.model, path, images[60_000:60_512]).path is None:
         raise RuntimeError("LiteRT export disagreed with Keras")
     return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real `prefect server start` on a free loopback port, one per test module that asks."""
+    from tests.prefect_servers import running_server
+
+    with running_server(tmp_path_factory.mktemp("server")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def served(server, tmp_path_factory, strong_model_path):
+    """deployments/serve.py against `server`, with strong_model_path as the champion."""
+    from tests.prefect_servers import Served, register_champion
+
+    home = tmp_path_factory.mktemp("served") / "home"
+    register_champion(home, strong_model_path)
+    served = Served(server, home, tmp_path_factory.mktemp("serve-prefect"))
+    try:
+        yield served.start()
+    finally:
+        served.stop()

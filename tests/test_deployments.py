@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -17,34 +16,14 @@ import pytest
 from tests.prefect_servers import (
     FINAL,
     PREFECT,
-    Served,
-    Server,
     artifacts_of,
     flow_run,
-    register_champion,
     running_server,
     table_rows,
     wait_for,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("server")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def served(server, tmp_path_factory, strong_model_path) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("served") / "home"
-    register_champion(home, strong_model_path)
-    served = Served(server, home, tmp_path_factory.mktemp("serve-prefect"))
-    try:
-        yield served.start()
-    finally:
-        served.stop()
 
 
 def test_predict_deployment_from_the_cli(served, server):

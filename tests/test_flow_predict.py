@@ -100,8 +100,12 @@ def test_int8_runtime_on_request(prefect_harness, home, tmp_path, mnist_arrays, 
     images, _ = mnist_arrays
     champion = registry.resolve_model("champion")
     model = keras.saving.load_model(champion)
-    int8 = runtimes.export_int8(
-        model, tmp_path / "model.keras", images[60_000:60_500], calibration=images[:300]
+    int8 = runtimes.export_runtime(
+        runtimes.RUNTIMES["int8"],
+        model,
+        tmp_path / "model.keras",
+        images[60_000:60_500],
+        calibration=images[:300],
     )
     exported = int8.path
     assert exported is not None, f"int8 agreement {int8.agreement:.4f} below the gate"

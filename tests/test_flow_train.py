@@ -117,9 +117,13 @@ def test_int8_export_is_kept_exactly_when_it_agrees(first_run):
     _, run_dir, _ = first_run
     assert (run_dir / "model.tflite").is_file()
     exported = json.loads((run_dir / "export.json").read_text())
-    assert 0.5 < exported["int8_agreement"] <= 1.0
-    kept = exported["int8_agreement"] >= INT8_MIN_AGREEMENT
-    assert (run_dir / "model.int8.tflite").is_file() == kept == (exported["int8_path"] is not None)
+    assert exported["agreements"]["litert"] == 1.0
+    assert exported["files"]["litert"] == str(run_dir / "model.tflite")
+    assert 0.5 < exported["agreements"]["int8"] <= 1.0
+    kept = exported["agreements"]["int8"] >= INT8_MIN_AGREEMENT
+    assert (
+        (run_dir / "model.int8.tflite").is_file() == kept == (exported["files"]["int8"] is not None)
+    )
 
 
 def test_first_model_is_promoted_and_its_artifacts_render(first_run):

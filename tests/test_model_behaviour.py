@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitrec.inference.prediction import predict_inputs
-from digitrec.inference.runtimes import export_litert, load_predictor
+from digitrec.inference.runtimes import RUNTIMES, export_runtime, load_predictor
 from digitrec.modeling.profiles import FAST, augmented_config
 from digitrec.modeling.training import fit, predict_proba
 from digitrec.storage import write_with
@@ -30,7 +30,8 @@ def fast_model(mnist_arrays, tmp_path_factory):
         initial_model_path=start,
     )
     path = write_with(folder / "model.keras", final.model.save)
-    assert export_litert(final.model, path, images[TEST_START : TEST_START + 512]).path is not None
+    check = images[TEST_START : TEST_START + 512]
+    assert export_runtime(RUNTIMES["litert"], final.model, path, check).path is not None
     return final.model, path
 
 

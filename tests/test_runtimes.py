@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from digitrec.inference import runtimes
-from digitrec.inference.runtimes import export_int8, int8_path, load_predictor
+from digitrec.inference.runtimes import RUNTIMES, export_runtime, int8_path, load_predictor
 
 
 @pytest.fixture
@@ -25,16 +25,14 @@ def pixels(images: np.ndarray) -> np.ndarray:
     return images[..., None].astype(np.float32)  # (N, 28, 28, 1)
 
 
-def test_int8_export_is_kept_when_it_agrees_and_used_on_request(
-    model_copy, mnist_arrays, monkeypatch
-):
+def test_int8_export_is_kept_when_it_agrees_and_used_on_request(model_copy, mnist_arrays):
     import keras
 
     images, _ = mnist_arrays
     check, calibration = images[60_000:60_500], images[:300]
     model = keras.saving.load_model(model_copy)
-    monkeypatch.setattr(runtimes, "INT8_MIN_AGREEMENT", 0.95)
-    exported = export_int8(model, model_copy, check, calibration=calibration)
+    gate = replace(RUNTIMES["int8"], min_agreement=0.95)
+    exported = export_runtime(gate, model, model_copy, check, calibration=calibration)
     path, agreement = exported.path, exported.agreement
 
     assert path == int8_path(model_copy) == model_copy.with_name("model.int8.tflite")
@@ -52,12 +50,13 @@ def test_int8_export_is_kept_when_it_agrees_and_used_on_request(
     assert load_predictor(model_copy)[1] == "litert"
 
 
-def test_int8_export_below_the_gate_is_discarded(model_copy, mnist_arrays, monkeypatch):
+def test_int8_export_below_the_gate_is_discarded(model_copy, mnist_arrays):
     import keras
 
     images, _ = mnist_arrays
-    monkeypatch.setattr(runtimes, "INT8_MIN_AGREEMENT", 1.01)  # nothing can pass
-    exported = export_int8(
+    gate = replace(RUNTIMES["int8"], min_agreement=1.01)  # nothing can pass
+    exported = export_runtime(
+        gate,
         keras.saving.load_model(model_copy),
         model_copy,
         images[60_000:60_200],
@@ -82,3 +81,16 @@ def test_a_stale_int8_export_is_refused(model_copy):
 def test_unknown_runtime_is_named(model_copy):
     with pytest.raises(ValueError, match="unknown runtime 'gpu'; choose auto, litert, int8, keras"):
         load_predictor(model_copy, "gpu")
+
+
+def test_a_float_export_that_disagrees_is_discarded(model_copy, mnist_arrays):
+    """The float export is kept only when it predicts every check digit as Keras does."""
+    import keras
+
+    images, _ = mnist_arrays
+    model = keras.saving.load_model(model_copy)
+    wrong = np.zeros(64, dtype=np.int64) + 11  # digits no model predicts
+    exported = export_runtime(RUNTIMES["litert"], model, model_copy, images[:64], wrong)
+    assert exported.path is None and exported.agreement == 0.0
+    assert not model_copy.with_suffix(".tflite").exists()
+    assert load_predictor(model_copy)[1] == "keras"  # auto falls back to the Keras model

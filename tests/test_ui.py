@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.prefect_servers import (
-    Served,
     Server,
-    register_champion,
-    running_server,
     wait_for,
 )
 
@@ -63,23 +60,6 @@ def browser() -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
-    with running_server(tmp_path_factory.mktemp("ui-server")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def served(server, tmp_path_factory, strong_model_path) -> Iterator[Served]:
-    home = tmp_path_factory.mktemp("ui-served") / "home"
-    register_champion(home, strong_model_path)
-    served = Served(server, home, tmp_path_factory.mktemp("ui-serve-prefect"))
-    try:
-        yield served.start()
-    finally:
-        served.stop()
 
 
 def wait_text(driver: WebDriver, *texts: str, timeout: float = PAGE_S) -> str:

@@ -45,7 +45,9 @@ class Runtime:
     summary: str
     file: Callable[[Path], Path]  # the file it runs, from the model.keras path
     load: Callable[[Path], Predictor]
-    export: Callable[..., Exported] | None = None  # None: it runs the .keras file itself
+    # LiteRT converter options from calibration images; None: not exported (runs the .keras)
+    converter: Callable[[np.ndarray | None], dict] | None = None
+    min_agreement: float = 1.0  # share of validation digits an export must predict as Keras
 
 
 def litert_path(keras_path: Path | str) -> Path:
@@ -61,28 +63,12 @@ def keras_digits(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(model_input(images), verbose=0)).argmax(1)
 
 
-def export_litert(
-    model,
-    keras_path: Path | str,
-    check_images: np.ndarray,
-    expected: np.ndarray | None = None,
-    calibration: np.ndarray | None = None,
-) -> Exported:
-    """The float export beside the .keras file, kept only if it predicts the same digits as Keras
-    (`expected`: Keras' digits for `check_images`, when the caller has them already)."""
-    target = litert_path(keras_path)
-    agreement = export_checked(model, target, check_images, expected)
-    return Exported(target if agreement == 1.0 else discard(target), agreement)
+def float_options(calibration: np.ndarray | None) -> dict:
+    return {}
 
 
-def export_int8(
-    model,
-    keras_path: Path | str,
-    check_images: np.ndarray,
-    expected: np.ndarray | None = None,
-    calibration: np.ndarray | None = None,
-) -> Exported:
-    """The int8 export, calibrated on `calibration` images, kept above INT8_MIN_AGREEMENT."""
+def int8_options(calibration: np.ndarray | None) -> dict:
+    """int8 weights and activations, their ranges set by up to CALIBRATION_IMAGES images."""
     import tensorflow as tf
 
     if calibration is None or not len(calibration):
@@ -92,29 +78,32 @@ def export_int8(
         for image in calibration[:CALIBRATION_IMAGES]:
             yield [model_input(image)]  # (1, 28, 28, 1)
 
-    target = int8_path(keras_path)
-    agreement = export_checked(
-        model,
-        target,
-        check_images,
-        expected,
-        optimizations=[tf.lite.Optimize.DEFAULT],
-        representative_dataset=representative,
-    )
-    kept = target if agreement >= INT8_MIN_AGREEMENT else discard(target)
-    return Exported(kept, agreement)
+    return {"optimizations": [tf.lite.Optimize.DEFAULT], "representative_dataset": representative}
 
 
-def export_checked(
-    model, target: Path, check_images: np.ndarray, expected: np.ndarray | None, **converter
-) -> float:
-    """Write the LiteRT export atomically; return the share of digits it predicts as Keras."""
+def export_runtime(
+    runtime: Runtime,
+    model,
+    keras_path: Path | str,
+    check_images: np.ndarray,
+    expected: np.ndarray | None = None,
+    calibration: np.ndarray | None = None,
+) -> Exported:
+    """Write the runtime's export beside the .keras file atomically, and keep it only if it
+    predicts Keras' digits for `check_images` (`expected`, when the caller has them) on at
+    least `runtime.min_agreement` of them."""
+    if runtime.converter is None:
+        raise ValueError(f"runtime {runtime.name!r} runs the .keras file: nothing to export")
+    target = runtime.file(Path(keras_path))
+    options = runtime.converter(calibration)
     write_with(
-        target, lambda tmp: model.export(str(tmp), format="litert", verbose=False, **converter)
+        target, lambda tmp: model.export(str(tmp), format="litert", verbose=False, **options)
     )
     if expected is None:
         expected = keras_digits(model, check_images)
-    return float((litert_predictor(target)(model_input(check_images)).argmax(1) == expected).mean())
+    predicted = litert_predictor(target)(model_input(check_images)).argmax(1)  # (N,)
+    agreement = float((predicted == expected).mean())
+    return Exported(target if agreement >= runtime.min_agreement else discard(target), agreement)
 
 
 def discard(path: Path) -> None:
@@ -166,7 +155,7 @@ RUNTIMES: dict[str, Runtime] = {
             "float32 LiteRT export, the same digits as the evaluated Keras model",
             litert_path,
             litert_predictor,
-            export_litert,
+            float_options,
         ),
         Runtime(
             "int8",
@@ -174,11 +163,13 @@ RUNTIMES: dict[str, Runtime] = {
             f">= {INT8_MIN_AGREEMENT:.1%} of validation digits",
             int8_path,
             litert_predictor,
-            export_int8,
+            int8_options,
+            INT8_MIN_AGREEMENT,
         ),
         Runtime("keras", "the Keras model itself (imports TensorFlow)", Path, keras_predictor),
     )
 }
+EXPORTED = tuple(name for name, runtime in RUNTIMES.items() if runtime.converter is not None)
 AUTO = "auto"
 AUTO_ORDER = ("litert", "keras")  # `auto` runs the first whose file is current
 RUNTIME_CHOICES = (AUTO, *RUNTIMES)
@@ -197,7 +188,7 @@ def is_fresh(exported: Path, keras_path: Path) -> bool:
 
 
 def is_current(runtime: Runtime, keras_path: Path) -> bool:
-    return runtime.export is None or is_fresh(runtime.file(keras_path), keras_path)
+    return runtime.converter is None or is_fresh(runtime.file(keras_path), keras_path)
 
 
 def load_predictor(model_path: Path | str, runtime: str = AUTO) -> tuple[Predictor, str]:

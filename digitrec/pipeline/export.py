@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from digitrec.inference.runtimes import RUNTIMES, keras_digits
+from digitrec.inference.runtimes import EXPORTED, RUNTIMES, export_runtime, keras_digits
 from digitrec.pipeline.records import ModelExport, RunContext, StageResult, plain
 from digitrec.pipeline.run import load_split
 from digitrec.storage import write_json_atomic, write_with
@@ -22,16 +22,15 @@ def export_model(final: StageResult, run: RunContext) -> ModelExport:
     model = keras.saving.load_model(model_path)
     x_val = train.images[val_idx]
     expected = keras_digits(model, x_val)  # (N_val,), what every export must reproduce
+    calibration = train.images[train_idx]  # int8 activation ranges come from training images
     exported = {
-        name: runtime.export(model, model_path, x_val, expected, train.images[train_idx])
-        for name, runtime in RUNTIMES.items()
-        if runtime.export is not None
+        name: export_runtime(RUNTIMES[name], model, model_path, x_val, expected, calibration)
+        for name in EXPORTED
     }
     summary = ModelExport(
         model_path=str(model_path),
-        litert_path=str(exported["litert"].path) if exported["litert"].path else None,
-        int8_path=str(exported["int8"].path) if exported["int8"].path else None,
-        int8_agreement=round(exported["int8"].agreement, 6),
+        files={name: str(e.path) if e.path else None for name, e in exported.items()},
+        agreements={name: round(e.agreement, 6) for name, e in exported.items()},
     )
     write_json_atomic(run.run_dir / "export.json", plain(summary))
     return summary

@@ -124,12 +124,12 @@ class CrossValidation:
 
 @dataclass(frozen=True)
 class ModelExport:
-    """The run's model.keras and the runtime exports that were kept."""
+    """The run's model.keras and, per exported runtime, the file kept (None: it disagreed with
+    Keras and was discarded) and its share of validation digits predicted as Keras does."""
 
     model_path: str
-    litert_path: str | None
-    int8_path: str | None
-    int8_agreement: float
+    files: dict[str, str | None]
+    agreements: dict[str, float]
 
 
 @dataclass(frozen=True)
