@@ -148,6 +148,8 @@ def describe(p) -> str:
     """One readable line per input."""
     if p.error:
         return f"{p.input}: error: {p.error}"
+    if p.rejected:
+        return f"{p.input}: {p.reason}"
     flag = "  (low confidence)" if p.low_confidence else ""
     if p.digits is not None:
         per_digit = " ".join(f"{c:.2f}" for c in p.digit_confidences)

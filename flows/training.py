@@ -1,6 +1,6 @@
 """The `train` flow: validate -> visualize -> baseline -> optimize -> augment -> export ->
-evaluate -> submit -> register -> report. Each step is a task that leaves files in the run
-folder and passes typed records (paths and small values) to the next."""
+calibrate -> not-a-digit gate -> evaluate -> submit -> register -> report. Each step is a task
+that leaves files in the run folder and passes typed records (paths, small values) to the next."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from digitrec.modeling.profiles import ProfileName, augmented_config, get_profil
 from digitrec.pipeline.records import RunSummary, TrainingRun
 from digitrec.pipeline.training import ranked
 from flows.ensemble import train_ensemble
+from tasks.calibration import calibrate_model
 from tasks.data import prepare_data, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
 from tasks.registration import register_model
+from tasks.rejection import train_rejector
 from tasks.report import publish_report
 from tasks.run import split_data, start_run
 from tasks.submission import make_submission
@@ -87,6 +89,8 @@ def train(
         trained, final = [], train_stage("final-augmented", final_recipe, run, best)
     stages = [baseline, *candidates, *trained, final]
     model = export_model(final, run)
+    calibration = calibrate_model(model.model_path, run)  # every later score uses it
+    rejection = train_rejector(model.model_path, run)
 
     evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
     cv = None
@@ -105,7 +109,17 @@ def train(
     submission = make_submission(model.model_path, run)
     registration = register_model(run, final, evaluation, submission, profile, promote)
     outcome = TrainingRun(
-        profile, data, validation, stages, evaluation, cv, cv_note, submission, registration
+        profile,
+        data,
+        validation,
+        stages,
+        calibration,
+        rejection,
+        evaluation,
+        cv,
+        cv_note,
+        submission,
+        registration,
     )
     report = publish_report(run_dir, outcome)
     return RunSummary(

@@ -51,6 +51,8 @@ def table_row(p: Prediction) -> dict:
         "read": read,
         "confidence": p.confidence,
         "low_confidence": p.low_confidence,
+        "rejected": p.rejected,
+        "reason": p.reason,
         "top_k": ", ".join(f"{t['digit']}:{t['probability']:.3f}" for t in p.top_k),
         "error": p.error,
     }

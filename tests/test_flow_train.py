@@ -83,6 +83,8 @@ def test_run_folder_holds_every_file_and_figure(first_run):
         "misclassified",
         "training_curves",
         "model_comparison",
+        "reliability",
+        "rejection_roc",
     }
 
 
@@ -124,6 +126,20 @@ def test_int8_export_is_kept_exactly_when_it_agrees(first_run):
     assert (
         (run_dir / "model.int8.tflite").is_file() == kept == (exported["files"]["int8"] is not None)
     )
+
+
+def test_calibration_and_gate_are_stored_beside_the_model(first_run):
+    result, run_dir, _ = first_run
+    calibration = json.loads((run_dir / "model.calibration.json").read_text())
+    assert 0.05 <= calibration["temperature"] <= 20
+    gate = json.loads((run_dir / "model.gate.json").read_text())
+    assert (run_dir / "model.gate.tflite").is_file()
+    # The threshold is set so that at most 0.5% of the 300 validation digits are rejected.
+    assert gate["digits_rejected"] <= 0.005 and gate["auc"] > 0.8
+    report = (run_dir / "report.md").read_text()
+    assert "## Calibration" in report and "## Not a digit" in report
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["calibration"]["temperature"] == calibration["temperature"]
 
 
 def test_first_model_is_promoted_and_its_artifacts_render(first_run):

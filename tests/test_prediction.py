@@ -275,6 +275,8 @@ def test_write_predictions_csv(tmp_path):
         "low_confidence": "false",
         "top_k": "7:0.900000",
         "digits": "",
+        "rejected": "false",
+        "reason": "",
         "error": "",
     }
     assert rows[1]["digits"] == "026" and rows[1]["low_confidence"] == "true"

@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -25,12 +25,24 @@ from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.data.kaggle import DataError, load_csv
 from digitrec.inference.files import IMAGE_SUFFIXES, ImageError, read_image
 from digitrec.inference.preprocess import to_mnist
+from digitrec.inference.rejection import load_gate, verdict
 from digitrec.inference.segment import split_digits
 from digitrec.storage import write_text_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
 DEFAULT_TOP_K = 3
-CSV_COLUMNS = ("input", "digit", "name", "confidence", "low_confidence", "top_k", "digits", "error")
+CSV_COLUMNS = (
+    "input",
+    "digit",
+    "name",
+    "confidence",
+    "low_confidence",
+    "top_k",
+    "digits",
+    "rejected",
+    "reason",
+    "error",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class Prediction:
     low_confidence: bool = False
     digits: str | None = None
     digit_confidences: list[float] | None = None
+    rejected: bool = False  # "not a digit": the gate's verdict on an image file
+    reason: str | None = None  # why it was rejected (or, for a CSV row, flagged)
     error: str | None = None
 
     def to_dict(self) -> dict:
@@ -134,7 +148,10 @@ def predict_inputs(
     prepared = [prepare(item, index, multi_digit, save_dir) for index, item in enumerate(items)]
     batch = [image for images, _, _ in prepared for image in images]
     probabilities = predict_batch(model_path, batch, runtime)  # (M, 10)
-    return list(assemble(items, prepared, probabilities, top_k))
+    gate = load_gate(model_path) if model_path.suffix == ".keras" else None
+    scores = gate.score(np.stack(batch)) if gate is not None and batch else None  # (M,)
+    threshold = gate.threshold if gate is not None else None
+    return list(assemble(items, prepared, probabilities, top_k, scores, threshold))
 
 
 def prepare(
@@ -190,20 +207,27 @@ def assemble(
     prepared: list[tuple[list[np.ndarray], bool, str | None]],
     probabilities: np.ndarray,
     top_k: int,
+    scores: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> Iterable[Prediction]:
-    """Hand each input its rows of the batched probabilities, in input order."""
+    """Hand each input its rows of the batched probabilities (and gate scores), in order."""
     start = 0
     for item, (images, as_number, error) in zip(items, prepared, strict=True):
         if error is not None:
             yield Prediction(item.name, error=error)
             continue
         rows = probabilities[start : start + len(images)]  # (k, 10)
-        start += len(images)
-        yield (
+        prediction = (
             number_prediction(item.name, rows)
             if as_number
             else digit_prediction(item.name, rows[0], top_k)
         )
+        if scores is not None:
+            pieces = scores[start : start + len(images)]  # (k,)
+            rejected, reason = verdict(pieces, threshold, is_row=item.pixels is not None)
+            prediction = replace(prediction, rejected=rejected, reason=reason)
+        start += len(images)
+        yield prediction
 
 
 def digit_prediction(name: str, probabilities: np.ndarray, top_k: int) -> Prediction:
@@ -254,6 +278,8 @@ def write_predictions_csv(predictions: Iterable[Prediction], path: Path | str) -
                 str(p.low_confidence).lower(),
                 ";".join(f"{t['digit']}:{t['probability']:.6f}" for t in p.top_k),
                 p.digits or "",
+                str(p.rejected).lower(),
+                p.reason or "",
                 p.error or "",
             ]
         )

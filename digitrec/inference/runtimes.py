@@ -7,7 +7,8 @@ how training exports it, and how prediction loads it.
   faster on CPU; not bit-faithful, so opt-in and kept only when it predicts the same digit as
   Keras on at least INT8_MIN_AGREEMENT of the validation split.
 - keras: the `.keras` model itself (imports TensorFlow).
-`auto` takes the first of AUTO_ORDER whose file is current. Speeds: bench/RESULTS.md.
+`auto` takes the first of AUTO_ORDER whose file is current. Every runtime's probabilities pass
+through the model's calibration (`digitrec.inference.calibration`). Speeds: bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Literal
 import numpy as np
 
 from digitrec.arrays import model_input
-from digitrec.constants import IMAGE_SHAPE, NUM_CLASSES
+from digitrec.constants import IMAGE_SHAPE
+from digitrec.inference.calibration import apply_temperature, load_temperature
 from digitrec.storage import write_with
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28, 1) float32 -> (N, 10)
@@ -116,12 +118,13 @@ def litert_predictor(path: Path) -> Predictor:
 
     interpreter = Interpreter(str(path), num_threads=os.cpu_count() or 1)
     input_index = interpreter.get_input_details()[0]["index"]
-    output_index = interpreter.get_output_details()[0]["index"]
+    output = interpreter.get_output_details()[0]
+    output_index, width = output["index"], int(output["shape"][-1])  # 10 for digit models
     shape = None
 
     def predict(batch: np.ndarray) -> np.ndarray:
         nonlocal shape
-        out = np.empty((len(batch), NUM_CLASSES), np.float32)
+        out = np.empty((len(batch), width), np.float32)
         for start in range(0, len(batch), CHUNK):
             chunk = np.ascontiguousarray(batch[start : start + CHUNK], dtype=np.float32)
             if chunk.shape != shape:
@@ -191,8 +194,11 @@ def is_current(runtime: Runtime, keras_path: Path) -> bool:
     return runtime.converter is None or is_fresh(runtime.file(keras_path), keras_path)
 
 
-def load_predictor(model_path: Path | str, runtime: str = AUTO) -> tuple[Predictor, str]:
-    """(predict function, runtime name) for a .keras path and a runtime, or a .tflite path."""
+def load_predictor(
+    model_path: Path | str, runtime: str = AUTO, calibrate: bool = True
+) -> tuple[Predictor, str]:
+    """(predict function, runtime name) for a .keras path and a runtime, or a .tflite path;
+    `calibrate=False` gives the raw probabilities, as training fits the temperature on."""
     if runtime not in RUNTIME_CHOICES:
         raise ValueError(f"unknown runtime {runtime!r}; choose {', '.join(RUNTIME_CHOICES)}")
     path = Path(model_path)
@@ -206,4 +212,13 @@ def load_predictor(model_path: Path | str, runtime: str = AUTO) -> tuple[Predict
             f"{chosen.file(path)}: no current {runtime} export of {path.name} (training writes "
             f"it when it agrees with Keras); use runtime '{AUTO}' or 'keras'"
         )
-    return chosen.load(chosen.file(path)), runtime
+    predictor = chosen.load(chosen.file(path))
+    return (calibrated(predictor, path) if calibrate else predictor), runtime
+
+
+def calibrated(predictor: Predictor, keras_path: Path) -> Predictor:
+    """The predictor with the model's temperature applied, when training stored one."""
+    temperature = load_temperature(keras_path)
+    if temperature is None:
+        return predictor
+    return lambda batch: apply_temperature(predictor(batch), temperature)

@@ -133,6 +133,32 @@ class ModelExport:
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """The temperature fitted on the validation split, and what it did there."""
+
+    temperature: float
+    rows: int
+    ece_before: float
+    ece_after: float
+    mean_confidence_before: float
+    mean_confidence_after: float
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The "not a digit" gate: its threshold and what it rejects of held-out inputs."""
+
+    threshold: float
+    digits_rejected: float  # share of the validation digits
+    nondigits_rejected: float  # share of held-out synthetic non-digits
+    auc: float
+    train_seconds: float
+    digits: int
+    nondigits: int
+
+
+@dataclass(frozen=True)
 class Submission:
     """The verified Kaggle submission, scored when held-back answers exist."""
 
@@ -140,6 +166,8 @@ class Submission:
     rows: int
     predict_images_per_second: float
     hidden_test_accuracy: float | None
+    hidden_test_ece: float | None = None  # calibrated confidences against the answers
+    hidden_test_ece_raw: float | None = None  # the same before calibration
 
 
 @dataclass(frozen=True)
@@ -168,6 +196,8 @@ class TrainingRun:
     data: DataPaths
     validation: DataCheck
     stages: list[StageResult]
+    calibration: Calibration
+    rejection: Rejection
     evaluation: Evaluation
     cross_validation: CrossValidation | None
     cv_note: str

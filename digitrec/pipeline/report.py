@@ -22,6 +22,8 @@ def write_run_summary(run_dir: Path, outcome: TrainingRun) -> dict:
         "hidden_test_accuracy": outcome.submission.hidden_test_accuracy,
         "cross_validation": plain(cv) if cv else None,
         "models": outcome.evaluation.comparison,
+        "calibration": plain(outcome.calibration),
+        "rejection": plain(outcome.rejection),
         "champion": outcome.registration.promoted,
         "champion_reason": outcome.registration.reason,
     }
@@ -45,6 +47,8 @@ FIGURE_TITLES = {
     "model_comparison": "Model comparison",
     "confusion_matrix": "Confusion matrix",
     "misclassified": "Misclassified validation digits (most confident first)",
+    "reliability": "Reliability before and after temperature scaling",
+    "rejection_roc": "Not-a-digit rejection ROC",
 }
 
 
@@ -116,6 +120,8 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         md.section(
             "Accuracy estimates", md.table(accuracy_rows(outcome)) + "\n" + outcome.cv_note + "\n"
         ),
+        md.section("Calibration", calibration_section(run_dir, outcome)),
+        md.section("Not a digit", rejection_section(run_dir, outcome)),
         md.section("Confusion matrix", figure(run_dir, "confusion_matrix")),
         md.section("Classification report", md.table(evaluation.classification_report)),
         md.section("Most confused pairs", md.table(evaluation.most_confused)),
@@ -124,6 +130,45 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         md.section("Run folder", file_listing(run_dir)),
     ]
     return "\n".join(parts)
+
+
+def calibration_section(run_dir: Path, outcome: TrainingRun) -> str:
+    """ECE (15 bins) before and after temperature scaling, on validation and the hidden test."""
+    c, submission = outcome.calibration, outcome.submission
+    rows = [
+        {
+            "rows": f"validation ({c.rows:,}, fitted on)",
+            "ECE before": c.ece_before,
+            "ECE after": c.ece_after,
+            "mean confidence after": c.mean_confidence_after,
+            "accuracy": c.accuracy,
+        },
+    ]
+    if submission.hidden_test_ece is not None:
+        rows.append(
+            {
+                "rows": f"hidden test ({submission.rows:,})",
+                "ECE before": submission.hidden_test_ece_raw,
+                "ECE after": submission.hidden_test_ece,
+                "accuracy": submission.hidden_test_accuracy,
+            }
+        )
+    text = (
+        f"Temperature {c.temperature:.4f} (below 1 sharpens), fitted on the validation split.\n\n"
+    )
+    return text + md.table(rows) + "\n" + figure(run_dir, "reliability")
+
+
+def rejection_section(run_dir: Path, outcome: TrainingRun) -> str:
+    """The gate's threshold and what it rejects of held-out digits and non-digits."""
+    r = outcome.rejection
+    text = (
+        f"A gate CNN trained on {r.digits:,} training digits and {r.nondigits:,} synthetic "
+        f"non-digits (letters, symbols, shapes, scribbles) in {r.train_seconds:.0f} s. Its "
+        f"threshold {r.threshold:.4f} rejects {r.digits_rejected:.2%} of the validation digits "
+        f"and {r.nondigits_rejected:.2%} of held-out synthetic non-digits (AUC {r.auc:.4f}).\n\n"
+    )
+    return text + figure(run_dir, "rejection_roc")
 
 
 def file_listing(run_dir: Path) -> str:

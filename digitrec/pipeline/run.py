@@ -42,10 +42,11 @@ def validation_rows(run: RunContext) -> tuple[np.ndarray, np.ndarray]:
     return train.images[val_idx], train.labels[val_idx]
 
 
-def probabilities(model_path: str | Path, images: np.ndarray) -> np.ndarray:
-    """(N, 10) probabilities from a saved model, through its LiteRT export when there is one."""
+def probabilities(model_path: str | Path, images: np.ndarray, calibrate: bool = True) -> np.ndarray:
+    """(N, 10) probabilities from a saved model, through its LiteRT export when there is one,
+    with its calibration applied unless `calibrate` is False."""
     from digitrec.arrays import model_input
     from digitrec.inference.runtimes import load_predictor
 
-    predictor, _ = load_predictor(model_path)
+    predictor, _ = load_predictor(model_path, calibrate=calibrate)
     return predictor(model_input(images))

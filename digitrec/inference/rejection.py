@@ -1,0 +1,62 @@
+"""Reading "not a digit": the run's gate (`model.gate.tflite`, its threshold in
+`model.gate.json`, both beside `model.keras`) scores each 28x28 image the model saw; a score at
+or over the threshold rejects the input with a reason."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.arrays import model_input
+
+
+def gate_path(keras_path: Path | str) -> Path:
+    return Path(keras_path).with_suffix(".gate.tflite")
+
+
+def gate_settings_path(keras_path: Path | str) -> Path:
+    return Path(keras_path).with_suffix(".gate.json")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Scores images (N, 28, 28) with P(not a digit) and rejects those at or over `threshold`."""
+
+    score: Callable[[np.ndarray], np.ndarray]
+    threshold: float
+
+    def rejects(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(scores (N,), rejected (N,) bool)."""
+        scores = self.score(images) if len(images) else np.zeros(0, np.float32)
+        return scores, scores >= self.threshold
+
+
+def load_gate(keras_path: Path | str) -> Gate | None:
+    """The model's gate, or None for a model trained before the gate existed."""
+    from digitrec.inference.runtimes import litert_predictor
+
+    path, settings = gate_path(keras_path), gate_settings_path(keras_path)
+    if not (path.is_file() and settings.is_file()):
+        return None
+    try:
+        threshold = float(json.loads(settings.read_text())["threshold"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{settings}: unreadable gate settings ({error}); retrain") from error
+    predictor = litert_predictor(path)
+    return Gate(lambda images: predictor(model_input(images))[:, 0], threshold)
+
+
+def verdict(scores: np.ndarray, threshold: float, is_row: bool) -> tuple[bool, str | None]:
+    """(rejected, reason) for one input's pieces: any piece at or over the threshold decides.
+    Kaggle CSV rows are digits by contract, so they are only flagged, never rejected."""
+    worst = int(np.argmax(scores))
+    score = float(scores[worst])
+    if score < threshold:
+        return False, None
+    where = f"digit {worst + 1} of {len(scores)}" if len(scores) > 1 else "the image"
+    what = f"{where} does not look like a digit (score {score:.2f} >= {threshold:.2f})"
+    return (False, f"flagged: {what}") if is_row else (True, f"not a digit: {what}")

@@ -1,0 +1,81 @@
+"""Rejection step: train the "not a digit" gate on the run's training digits and synthetic
+non-digits, set its threshold on the validation digits, measure it on held-out non-digits,
+and export it to LiteRT beside model.keras (`model.gate.tflite`, `model.gate.json`)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from digitrec.arrays import model_input
+from digitrec.data.nondigits import make_nondigits
+from digitrec.evaluation import confidence_figures
+from digitrec.inference.rejection import gate_path, gate_settings_path
+from digitrec.inference.runtimes import litert_predictor
+from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
+from digitrec.pipeline.data import save_figures
+from digitrec.pipeline.records import Rejection, RunContext, plain
+from digitrec.pipeline.run import load_split, probabilities
+from digitrec.storage import write_json_atomic, write_with
+
+GATE_DIGITS = 20_000  # training digits the gate sees (at most)
+HELD_OUT_NONDIGITS = 2_000
+HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with training ones
+EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
+
+
+def train_rejector(model_path: str, run: RunContext) -> Rejection:
+    """The gate, its threshold (rejecting at most MAX_DIGITS_REJECTED of validation digits),
+    its held-out rates and ROC, and its LiteRT export."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    started = time.perf_counter()
+    train, train_idx, val_idx = load_split(run)
+    rng = np.random.default_rng(run.seed)
+    digits = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]  # (D, 28, 28)
+    gate = train_gate(digits, make_nondigits(len(digits), seed=run.seed), seed=run.seed)
+    seconds = time.perf_counter() - started
+    held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
+    digit_scores = gate_scores(gate, train.images[val_idx])  # (N_val,)
+    other_scores = gate_scores(gate, held_out)  # (M,)
+    threshold = threshold_for(digit_scores)
+    export_gate(gate, model_path, held_out[:256])
+    truth = np.r_[np.zeros(len(digit_scores)), np.ones(len(other_scores))]
+    result = Rejection(
+        threshold=threshold,
+        digits_rejected=float((digit_scores >= threshold).mean()),
+        nondigits_rejected=float((other_scores >= threshold).mean()),
+        auc=float(roc_auc_score(truth, np.r_[digit_scores, other_scores])),
+        train_seconds=round(seconds, 2),
+        digits=len(digits),
+        nondigits=len(digits),
+    )
+    write_json_atomic(gate_settings_path(model_path), plain(result))
+    # The same ROC for the digit model's own doubt (1 - top probability), for comparison.
+    doubt = (
+        1
+        - np.r_[
+            probabilities(model_path, train.images[val_idx]).max(1),
+            probabilities(model_path, held_out).max(1),
+        ]
+    )
+    curves = {
+        "gate": roc_curve(truth, np.r_[digit_scores, other_scores])[:2],
+        "1 - confidence": roc_curve(truth, doubt)[:2],
+    }
+    marks = {"threshold": (result.digits_rejected, result.nondigits_rejected)}
+    save_figures(run.run_dir, {"rejection_roc": confidence_figures.rejection_roc(curves, marks)})
+    write_json_atomic(run.run_dir / "rejection.json", plain(result))
+    return result
+
+
+def export_gate(gate, model_path: str, check_images: np.ndarray) -> None:
+    """model.gate.tflite, refused unless it scores like the Keras gate."""
+    target = gate_path(model_path)
+    write_with(target, lambda tmp: gate.export(str(tmp), format="litert", verbose=False))
+    exported = litert_predictor(target)(model_input(check_images))[:, 0]
+    gap = float(np.abs(exported - gate_scores(gate, check_images)).max())
+    if gap > EXPORT_TOLERANCE:
+        target.unlink(missing_ok=True)
+        raise ValueError(f"{target}: LiteRT gate scores differ from Keras by {gap:.2e}")

@@ -1,0 +1,85 @@
+"""The "not a digit" gate: synthetic non-digits, the threshold rule and the verdict."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from digitrec.data.nondigits import KINDS, LETTERS, make_nondigits
+from digitrec.inference.rejection import Gate, verdict
+from digitrec.modeling.rejection import threshold_for
+
+
+def test_nondigits_are_mnist_style_varied_and_seeded():
+    images = make_nondigits(60, seed=3)
+    assert images.shape == (60, 28, 28) and images.dtype == np.uint8
+    assert all(image.max() > 200 for image in images)  # ink on every one
+    assert len({image.tobytes() for image in images}) == 60
+    assert np.array_equal(make_nondigits(5, seed=3), images[:5])
+    assert not set(LETTERS) & set("OoIlZzSsbGTBgqDQ")  # letters that read as digits
+    assert sum(share for share, _ in KINDS.values()) == pytest.approx(1.0)
+
+
+def test_threshold_rejects_at_most_the_allowed_share_of_digits():
+    scores = np.linspace(0, 1, 1001)
+    threshold = threshold_for(scores, max_rejected=0.01)
+    assert (scores >= threshold).mean() <= 0.01
+    assert (scores >= threshold - 0.002).mean() > 0.005  # and not far below it
+    with pytest.raises(ValueError, match="held-out digit scores"):
+        threshold_for(np.array([]))
+
+
+def test_verdict_rejects_images_and_only_flags_csv_rows():
+    assert verdict(np.array([0.1]), 0.5, is_row=False) == (False, None)
+    rejected, reason = verdict(np.array([0.9]), 0.5, is_row=False)
+    assert rejected and reason.startswith("not a digit: the image")
+    rejected, reason = verdict(np.array([0.1, 0.95, 0.2]), 0.5, is_row=False)
+    assert rejected and "digit 2 of 3" in reason
+    rejected, reason = verdict(np.array([0.9]), 0.5, is_row=True)
+    assert not rejected and reason.startswith("flagged:")
+
+
+def test_gate_scores_and_rejects_in_one_call():
+    gate = Gate(lambda images: images.reshape(len(images), -1).mean(1) / 255, threshold=0.5)
+    images = np.stack([np.zeros((28, 28)), np.full((28, 28), 255)]).astype(np.uint8)
+    scores, rejected = gate.rejects(images)
+    assert scores.tolist() == [0.0, 1.0] and rejected.tolist() == [False, True]
+    assert gate.rejects(images[:0])[1].size == 0
+
+
+@pytest.mark.slow
+def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_path):
+    """A trained, exported gate beside the model: image files are rejected at or over its
+    threshold with a reason, CSV rows only flagged; no gate file means no verdict."""
+    import json
+    import shutil
+
+    import cv2
+
+    from digitrec.inference.prediction import predict_inputs
+    from digitrec.inference.rejection import gate_settings_path
+    from digitrec.modeling.rejection import train_gate
+    from digitrec.pipeline.rejection import export_gate
+    from tests.conftest import write_rows
+
+    model = tmp_path / "model.keras"
+    shutil.copyfile(strong_model_path, model)
+    shutil.copyfile(strong_model_path.with_suffix(".tflite"), model.with_suffix(".tflite"))
+    images, _ = mnist_arrays
+    digit = tmp_path / "digit.png"
+    cv2.imwrite(str(digit), 255 - cv2.resize(images[60_000], (112, 112)))
+    rows = write_rows(
+        tmp_path / "rows.csv",
+        [f"pixel{i}" for i in range(784)],
+        [images[60_001].ravel().tolist()],
+    )
+    assert not any(p.rejected for p in predict_inputs(model, [digit, rows]))  # no gate yet
+
+    gate = train_gate(images[:300], make_nondigits(300, seed=0), epochs=1)
+    export_gate(gate, str(model), images[:64])
+    for threshold, rejected in ((0.0, True), (1.01, False)):
+        gate_settings_path(model).write_text(json.dumps({"threshold": threshold}))
+        image, row = predict_inputs(model, [digit, rows])
+        assert image.rejected is rejected and (image.reason is not None) is rejected
+        assert row.rejected is False and (row.reason or "").startswith("flagged") is rejected
+        assert image.digit is not None  # the model's reading stays for review
