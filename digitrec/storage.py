@@ -41,6 +41,21 @@ def cache_dir() -> Path:
     return home() / "cache"
 
 
+def log_dir() -> Path:
+    """The prediction log: append-only JSON-lines segments (digitrec.loop.log)."""
+    return home() / "log"
+
+
+def feedback_dir() -> Path:
+    """The feedback store: labelled images as JSON lines (digitrec.loop.feedback)."""
+    return home() / "feedback"
+
+
+def inbox_dir() -> Path:
+    """Where remote callers' files go: one of the folders the predict flow may read from."""
+    return home() / "inbox"
+
+
 def new_stamped_dir(parent: Path, label: str | None = None) -> Path:
     """A fresh folder named by UTC time, an optional label and a random suffix, e.g.
     `20261124-101500-fast-1a2b`: sorts by time, never collides."""

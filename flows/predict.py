@@ -1,4 +1,5 @@
-"""The `predict` flow: image files, folders or Kaggle CSV rows -> digit, name, confidence."""
+"""The `predict` flow: image files, folders, Kaggle CSV rows or inline images -> digit, name,
+confidence."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
+from digitrec.inference.inputs import allowed_roots
 from digitrec.inference.runtimes import AUTO, RuntimeChoice
 from digitrec.pipeline.predict import PredictionBatch
 from tasks.predict import predict_digits, resolve_model_path
@@ -27,8 +29,10 @@ def predict(
     """Predict digits; a bad input is reported with its reason while the others are predicted.
 
     Args:
-        inputs: Image files (PNG, JPEG, BMP, TIFF, WebP), folders of them, or Kaggle-format CSV
-            files (with or without a label column).
+        inputs: Image files (PNG, JPEG, BMP, TIFF, WebP), folders of them, Kaggle-format CSV
+            files (with or without a label column), or inline images as data URIs
+            (data:image/png;base64,...). Files are read only under samples/,
+            $DIGITREC_HOME/inbox/ and the folders in $DIGITREC_INPUT_ROOTS.
         model: 'champion', a training run id, or a path to a .keras model.
         top_k: How many ranked digits to return per input.
         save_preprocessed: Also save the 28x28 image the model saw for each image file.
@@ -36,7 +40,8 @@ def predict(
             LiteRT export when it is current, else Keras).
     """
     model_path = resolve_model_path(model)
-    batch = predict_digits(model_path, inputs, top_k, save_preprocessed, runtime)
+    # Callers may be remote: read files only under the allowed roots, never anywhere else.
+    batch = predict_digits(model_path, inputs, top_k, save_preprocessed, runtime, allowed_roots())
     if batch.failed == len(batch.predictions):
         reasons = "; ".join(p.error for p in batch.predictions)
         raise AllInputsFailed(f"every input failed: {reasons}")

@@ -23,10 +23,15 @@ def resolve_model_path(model: str) -> str:
 
 @task(cache_policy=NO_CACHE)
 def predict_digits(
-    model_path: str, inputs: list[str], top_k: int, save_preprocessed: bool, runtime: str
+    model_path: str,
+    inputs: list[str],
+    top_k: int,
+    save_preprocessed: bool,
+    runtime: str,
+    roots: list[Path] | None = None,
 ) -> PredictionBatch:
     """Predict every input, write predictions.csv in a new folder, publish a table artifact."""
-    batch = predict_to_folder(model_path, inputs, top_k, save_preprocessed, runtime)
+    batch = predict_to_folder(model_path, inputs, top_k, save_preprocessed, runtime, roots)
     rows = [table_row(p) for p in batch.predictions[:SHOWN]]
     more = f"; first {SHOWN} shown, all in {batch.csv}" if len(batch.predictions) > SHOWN else ""
     publish_table(

@@ -22,6 +22,7 @@ LAYERS = {
     "evaluation": 2,
     "inference": 2,
     "registry": 2,
+    "loop": 2,
     "pipeline": 3,
 }
 MAX_LINES = 300

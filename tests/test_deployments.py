@@ -5,6 +5,7 @@ the Prefect client."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import subprocess
 import time
@@ -16,6 +17,7 @@ import pytest
 from tests.prefect_servers import (
     FINAL,
     PREFECT,
+    REPO,
     artifacts_of,
     flow_run,
     running_server,
@@ -59,6 +61,29 @@ def test_retraining_is_scheduled_weekly(served, server):
     predict = server.api(lambda c: c.read_deployment_by_name("predict/predict"))
     assert predict.schedules == []
     assert "inputs" in predict.parameter_openapi_schema["required"]
+
+
+def test_inline_image_through_the_served_deployment(served, server):
+    encoded = base64.b64encode((REPO / "samples" / "seven.png").read_bytes()).decode()
+    result, run_id = served.run_deployment(
+        "predict/predict", f'inputs=["data:image/png;base64,{encoded}"]'
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (table,) = [a for a in artifacts_of(server, run_id) if a.key == "predictions"]
+    (row,) = table_rows(table)
+    assert row["input"] == "inline image 1"
+    assert row["read"] == "7 (seven)" and row["error"] is None
+
+
+def test_a_path_outside_the_input_roots_is_refused_in_the_run(served, server, tmp_path):
+    outside = tmp_path / "seven.png"
+    outside.write_bytes((REPO / "samples" / "seven.png").read_bytes())
+    result, run_id = served.run_deployment("predict/predict", f'inputs=["{outside}"]')
+    assert result.returncode != 0
+    state = flow_run(server, run_id).state
+    assert state.type.value == "FAILED", state
+    assert f"{outside}: outside the allowed input roots" in (state.message or "")
+    assert "DIGITREC_INPUT_ROOTS" in (state.message or "")
 
 
 def test_all_inputs_failing_fails_the_run_and_serve_survives(served, server):

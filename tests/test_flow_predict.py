@@ -12,8 +12,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, strong_model_path):
+def home(tmp_path, tmp_path_factory, monkeypatch, strong_model_path):
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    # The flow reads only under allowed roots: the tests' temp folders are one here.
+    monkeypatch.setenv("DIGITREC_INPUT_ROOTS", str(tmp_path_factory.getbasetemp()))
     registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
     return tmp_path / "home"
 

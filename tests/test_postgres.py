@@ -157,7 +157,8 @@ def test_a_predict_run_is_stored_in_postgres(database, served, mnist_arrays, tmp
 
     images, labels = mnist_arrays
     digit, label = images[60_000], int(labels[60_000])  # the first MNIST test digit
-    png = tmp_path / "digit.png"
+    png = served["digitrec_home"] / "inbox" / "digit.png"  # an allowed input root
+    png.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(png), cv2.resize(255 - digit, (112, 112), interpolation=cv2.INTER_CUBIC))
     command = [
         PREFECT,

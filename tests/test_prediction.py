@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from digitrec.constants import LABEL_NAMES, PIXEL_COLUMNS, TRAIN_COLUMNS
+from digitrec.inference.inputs import expand_inputs
 from digitrec.inference.prediction import (
     CSV_COLUMNS,
     LOW_CONFIDENCE,
     Prediction,
-    expand_inputs,
     predict_inputs,
     write_predictions_csv,
 )

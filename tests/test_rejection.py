@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitrec.data.nondigits import KINDS, LETTERS, make_nondigits
+from digitrec.data.nondigits import KINDS, LETTERS
 from digitrec.inference.rejection import Gate, verdict
 from digitrec.modeling.rejection import threshold_for
+from digitrec.pipeline.rejection import make_nondigits
 
 
 def test_nondigits_are_mnist_style_varied_and_seeded():

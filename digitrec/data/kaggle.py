@@ -17,6 +17,7 @@ from digitrec.storage import cache_dir, write_with
 
 Kind = Literal["train", "test", "auto"]
 CACHE_VERSION = "1"
+EXCERPT_CHARS = 20  # the most of a file's text an error message repeats
 
 
 class DataError(ValueError):
@@ -33,6 +34,13 @@ class Digits:
 
     def __len__(self) -> int:
         return len(self.images)
+
+
+def excerpt(value: str) -> str:
+    """A file's text as an error message may repeat it: at most 20 printable characters, so a
+    hostile or binary file cannot flood a log or a UI."""
+    clipped = "".join(c if c.isprintable() else "?" for c in value[:EXCERPT_CHARS])
+    return clipped + ("..." if len(value) > EXCERPT_CHARS else "")
 
 
 def read_header(path: Path) -> list[str]:
@@ -53,7 +61,9 @@ def expected_columns(path: Path, header: list[str], kind: Kind) -> tuple[str, ..
     expected = TRAIN_COLUMNS if kind == "train" else PIXEL_COLUMNS
     for i, (got, want) in enumerate(zip(header, expected, strict=False)):
         if got != want:
-            raise DataError(f"{path}: column {i + 1} is {got!r}, expected {want!r} ({kind} layout)")
+            raise DataError(
+                f"{path}: column {i + 1} is '{excerpt(got)}', expected {want!r} ({kind} layout)"
+            )
     if len(header) != len(expected):
         extra_or_missing = "extra column" if len(header) > len(expected) else "missing columns"
         raise DataError(
@@ -136,12 +146,14 @@ def diagnose_rows(path: Path, columns: tuple[str, ...]) -> None:
                 if not text:
                     raise DataError(f"{where}, column {name!r}: missing value")
                 if not text.lstrip("+-").isdigit():
-                    raise DataError(f"{where}, column {name!r}: {value!r} is not an integer")
+                    raise DataError(
+                        f"{where}, column {name!r}: '{excerpt(value)}' is not an integer"
+                    )
                 if name == LABEL_COLUMN and not 0 <= int(text) < NUM_CLASSES:
-                    raise DataError(f"{where}, column 'label': {text} is not a digit 0..9")
+                    raise DataError(f"{where}, column 'label': {excerpt(text)} is not a digit 0..9")
                 if not 0 <= int(text) <= 255:
                     raise DataError(
-                        f"{where}, column {name!r}: pixel value {text} is outside 0..255"
+                        f"{where}, column {name!r}: pixel value {excerpt(text)} is outside 0..255"
                     )
 
 
@@ -165,7 +177,8 @@ def load_answers(path: Path | str) -> np.ndarray | None:
 
     frame = pd.read_csv(path, engine="pyarrow")
     if list(frame.columns) != ["ImageId", "Label"]:
-        raise DataError(f"{path}: columns {list(frame.columns)}, expected ['ImageId', 'Label']")
+        columns = excerpt(",".join(map(str, frame.columns)))
+        raise DataError(f"{path}: columns '{columns}', expected 'ImageId,Label'")
     return frame.sort_values("ImageId")["Label"].to_numpy(dtype=np.uint8)
 
 

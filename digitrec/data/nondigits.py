@@ -1,6 +1,7 @@
 """Synthetic non-digits for training and measuring "not a digit" rejection: letters that do not
 read as digits, symbols, shapes and scribbles, drawn white on black with OpenCV at random
-sizes, stroke widths and slants, then made MNIST-style by the same `to_mnist` as any input."""
+sizes, stroke widths and slants on a CANVAS-sized field. `digitrec.pipeline.rejection` makes
+them MNIST-style with the same `to_mnist` as any input."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from collections.abc import Callable
 
 import cv2
 import numpy as np
-
-from digitrec.constants import IMAGE_SIZE
 
 CANVAS = 96  # pixels per side of the drawing, before to_mnist crops and scales it
 # Letters that read as digits (O 0, I l 1, Z 2, S 5, b G 6, T 7, B 8, g q 9, D Q 0) are left out.
@@ -123,23 +122,33 @@ def draw_one(rng: np.random.Generator) -> np.ndarray:
     drawers = KINDS[kind][1]
     canvas = np.zeros((CANVAS, CANVAS), np.uint8)
     drawers[int(rng.integers(len(drawers)))](canvas, rng, int(rng.integers(2, 10)))
+    return slant(canvas, rng)
+
+
+def slant(canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rotate by up to 20 degrees and shear, as a hand slants."""
     matrix = cv2.getRotationMatrix2D((CANVAS / 2, CANVAS / 2), float(rng.uniform(-20, 20)), 1.0)
-    matrix[0, 1] += rng.uniform(-0.3, 0.3)  # shear: a slanted hand
+    matrix[0, 1] += rng.uniform(-0.3, 0.3)
     return cv2.warpAffine(canvas, matrix, (CANVAS, CANVAS))
 
 
-def make_nondigits(count: int, seed: int) -> np.ndarray:
-    """`count` MNIST-style non-digits (count, 28, 28) uint8; blank draws are redrawn."""
-    from digitrec.inference.files import ImageError
-    from digitrec.inference.preprocess import to_mnist
-
+def redraw(digits: np.ndarray, seed: int) -> np.ndarray:
+    """Digits (N, 28, 28) drawn again on the non-digits' canvas (N, CANVAS, CANVAS): enlarged,
+    pen width changed, slanted, so that after `to_mnist` the gate cannot tell digits from
+    non-digits by how they were made, only by what they show."""
     rng = np.random.default_rng(seed)
-    out = np.empty((count, IMAGE_SIZE, IMAGE_SIZE), np.uint8)
-    made = 0
-    while made < count:
-        try:
-            out[made] = to_mnist(draw_one(rng))
-        except ImageError:  # the drawing left the canvas
-            continue
-        made += 1
+    out = np.empty((len(digits), CANVAS, CANVAS), np.uint8)
+    for i, digit in enumerate(digits):
+        canvas = cv2.resize(digit, (CANVAS, CANVAS), interpolation=cv2.INTER_CUBIC)
+        width = int(rng.integers(-1, 3))  # thinner, as is, or up to 2 px bolder per side
+        if width:
+            kernel = np.ones((3, 3) if width < 0 else (2 * width + 1,) * 2, np.uint8)
+            canvas = (cv2.erode if width < 0 else cv2.dilate)(canvas, kernel)
+        out[i] = slant(canvas, rng)
     return out
+
+
+def draw_nondigits(count: int, seed: int) -> np.ndarray:
+    """`count` random non-digits on the canvas (count, CANVAS, CANVAS) uint8."""
+    rng = np.random.default_rng(seed)
+    return np.stack([draw_one(rng) for _ in range(count)])

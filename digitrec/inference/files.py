@@ -33,11 +33,16 @@ class ImageError(ValueError):
 def read_image(path: Path | str) -> np.ndarray:
     """Read an image file as grayscale uint8 (H, W), refusing bombs and broken files."""
     path = Path(path)
-    data = read_guarded_bytes(path)
-    orientation = probe_header(path, data)
+    return decode_image(read_guarded_bytes(path), str(path))
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """Encoded image bytes (a file's or an inline image's) as grayscale uint8 (H, W), guarded."""
+    check_size(name, len(data))
+    orientation = probe_header(name, data)
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if decoded is None:
-        raise ImageError(f"{path}: could not decode the image data (truncated or corrupt file)")
+        raise ImageError(f"{name}: could not decode the image data (truncated or corrupt data)")
     return to_gray(apply_orientation(decoded, orientation))  # (H, W)
 
 
@@ -47,20 +52,24 @@ def read_guarded_bytes(path: Path) -> bytes:
         raise ImageError(f"{path}: file not found")
     if not path.is_file():
         raise ImageError(f"{path}: not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise ImageError(f"{path}: empty file")
-    if size > MAX_FILE_BYTES:
-        raise ImageError(
-            f"{path}: file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit"
-        )
+    check_size(str(path), path.stat().st_size)
     try:
         return path.read_bytes()
     except OSError as error:
         raise ImageError(f"{path}: cannot read the file ({error.strerror or error})") from error
 
 
-def probe_header(path: Path, data: bytes) -> int:
+def check_size(name: str, size: int) -> None:
+    """Refuse empty data and data over MAX_FILE_BYTES before anything reads or decodes it."""
+    if size == 0:
+        raise ImageError(f"{name}: empty file")
+    if size > MAX_FILE_BYTES:
+        raise ImageError(
+            f"{name}: file is {size / 2**20:.1f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit"
+        )
+
+
+def probe_header(name: str, data: bytes) -> int:
     """Check format and size from the header alone (no decoding); return the EXIF orientation."""
     from PIL import Image, UnidentifiedImageError
 
@@ -71,28 +80,28 @@ def probe_header(path: Path, data: bytes) -> int:
                 kind, (width, height) = image.format, image.size
                 orientation = exif_orientation(image)
     except UnidentifiedImageError as error:
-        raise ImageError(f"{path}: not an image (unrecognised file format)") from error
+        raise ImageError(f"{name}: not an image (unrecognised file format)") from error
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{path}: refused without decoding: {error}") from error
+        raise ImageError(f"{name}: refused without decoding: {error}") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"{path}: corrupt image header ({error})") from error
-    check_header(path, kind, width, height)
+        raise ImageError(f"{name}: corrupt image header ({error})") from error
+    check_header(name, kind, width, height)
     return orientation
 
 
-def check_header(path: Path, kind: str | None, width: int, height: int) -> None:
+def check_header(name: str, kind: str | None, width: int, height: int) -> None:
     """Refuse unsupported formats, decompression bombs and images too small to hold a digit."""
     if kind not in FORMATS:
         supported = ", ".join(sorted(set(FORMATS.values())))
-        raise ImageError(f"{path}: unsupported image format {kind} (supported: {supported})")
+        raise ImageError(f"{name}: unsupported image format {kind} (supported: {supported})")
     if width * height > MAX_PIXELS:
         raise ImageError(
-            f"{path}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels), over the "
+            f"{name}: image is {width}x{height} ({width * height / 1e6:.1f} megapixels), over the "
             f"{MAX_PIXELS // 1_000_000} megapixel limit; refused without decoding"
         )
     if min(width, height) < MIN_SIDE:
         raise ImageError(
-            f"{path}: image is {width}x{height}, too small to hold a digit "
+            f"{name}: image is {width}x{height}, too small to hold a digit "
             f"(minimum {MIN_SIDE}x{MIN_SIDE})"
         )
 

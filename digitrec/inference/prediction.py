@@ -22,8 +22,8 @@ import numpy as np
 
 from digitrec.arrays import model_input
 from digitrec.constants import LABEL_NAMES, NUM_CLASSES
-from digitrec.data.kaggle import DataError, load_csv
-from digitrec.inference.files import IMAGE_SUFFIXES, ImageError, read_image
+from digitrec.inference.files import ImageError, decode_image, read_image
+from digitrec.inference.inputs import InputItem, expand_inputs
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import load_gate, verdict
 from digitrec.inference.segment import split_digits
@@ -46,16 +46,6 @@ CSV_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class InputItem:
-    """One thing to predict: an image file, a CSV row's 28x28 pixels, or an input that failed."""
-
-    name: str
-    path: str | None = None
-    pixels: np.ndarray | None = None  # (28, 28) uint8, already MNIST-style
-    error: str | None = None
-
-
-@dataclass(frozen=True)
 class Prediction:
     """What the model read in one input, or why the input could not be read."""
 
@@ -75,54 +65,6 @@ class Prediction:
         return asdict(self)
 
 
-def expand_inputs(inputs: Sequence[str | Path] | str | Path) -> list[InputItem]:
-    """Image files, folders (their images, sorted) and CSVs (one item per row), in input order."""
-    if isinstance(inputs, str | Path):
-        inputs = [inputs]
-    items: list[InputItem] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            items += folder_items(path)
-        elif path.suffix.lower() == ".csv" and path.is_file():
-            items += csv_items(path)
-        elif not path.exists():
-            items.append(InputItem(str(raw), error=f"{raw}: file or folder not found"))
-        else:
-            items.append(InputItem(str(raw), path=str(path)))
-    return items
-
-
-def folder_items(folder: Path) -> list[InputItem]:
-    """A folder's image files (not its subfolders, not hidden files), sorted by name."""
-    try:
-        files = sorted(p for p in folder.iterdir() if is_image_file(p))
-    except OSError as error:
-        return [InputItem(str(folder), error=f"{folder}: cannot list the folder ({error})")]
-    if not files:
-        suffixes = " ".join(IMAGE_SUFFIXES)
-        return [InputItem(str(folder), error=f"{folder}: folder has no image files ({suffixes})")]
-    return [InputItem(str(p), path=str(p)) for p in files]
-
-
-def is_image_file(path: Path) -> bool:
-    return (
-        path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-    )
-
-
-def csv_items(path: Path) -> list[InputItem]:
-    """One item per row of a Kaggle train or test CSV, named `file.csv#row12` (1-based)."""
-    try:
-        digits = load_csv(path, kind="auto", cache=False)
-    except (DataError, OSError) as error:
-        return [InputItem(str(path), error=str(error))]
-    return [
-        InputItem(f"{path}#row{row}", pixels=image)
-        for row, image in enumerate(digits.images, start=1)
-    ]
-
-
 def predict_inputs(
     model_path: Path | str,
     inputs: Sequence[str | Path] | str | Path,
@@ -130,9 +72,12 @@ def predict_inputs(
     save_preprocessed_to: Path | str | None = None,
     multi_digit: bool | None = None,
     runtime: str = "auto",
+    roots: Sequence[Path] | None = None,
 ) -> list[Prediction]:
     """Predict every input with one model load and one batched `model.predict` call.
 
+    `roots`: read files only under these folders (the flow's allowed input roots); None reads
+    whatever the caller can (the local CLI).
     `multi_digit`: None reads an image as a number when it splits into several digits, False
     always reads one digit, True always reports a digit string (even of one digit).
     `save_preprocessed_to`: a folder for the 28x28 PNGs the model saw from image files (CSV rows
@@ -143,7 +88,7 @@ def predict_inputs(
     model_path = Path(model_path)
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: model file not found")
-    items = expand_inputs(inputs)
+    items = expand_inputs(inputs, roots)
     save_dir = Path(save_preprocessed_to) if save_preprocessed_to is not None else None
     prepared = [prepare(item, index, multi_digit, save_dir) for index, item in enumerate(items)]
     batch = [image for images, _, _ in prepared for image in images]
@@ -163,7 +108,7 @@ def prepare(
     if item.pixels is not None:
         return [item.pixels], bool(multi_digit), None
     try:
-        gray = read_image(item.path)  # (H, W)
+        gray = read_image(item.path) if item.data is None else decode_image(item.data, item.name)
         pieces = split_digits(gray) if multi_digit is not False else [gray]
         as_number = multi_digit is True or len(pieces) > 1
         sources = pieces if len(pieces) > 1 else [gray]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from digitrec.inference.prediction import Prediction, predict_inputs, write_predictions_csv
 from digitrec.storage import new_stamped_dir, predictions_dir
@@ -21,9 +23,15 @@ class PredictionBatch:
 
 
 def predict_to_folder(
-    model_path: str, inputs: list[str], top_k: int, save_preprocessed: bool, runtime: str
+    model_path: str,
+    inputs: list[str],
+    top_k: int,
+    save_preprocessed: bool,
+    runtime: str,
+    roots: Sequence[Path] | None = None,
 ) -> PredictionBatch:
-    """Predict every input into predictions/<time>-<id>/ (predictions.csv, seen/ on request)."""
+    """Predict every input into predictions/<time>-<id>/ (predictions.csv, seen/ on request);
+    with `roots`, files outside those folders are refused unread."""
     out_dir = new_stamped_dir(predictions_dir())
     predictions = predict_inputs(
         model_path,
@@ -31,6 +39,7 @@ def predict_to_folder(
         top_k=top_k,
         save_preprocessed_to=out_dir / "seen" if save_preprocessed else None,
         runtime=runtime,
+        roots=roots,
     )
     csv_path = write_predictions_csv(predictions, out_dir / "predictions.csv")
     return PredictionBatch(str(csv_path), predictions)

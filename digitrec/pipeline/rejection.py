@@ -9,8 +9,10 @@ import time
 import numpy as np
 
 from digitrec.arrays import model_input
-from digitrec.data.nondigits import make_nondigits
+from digitrec.data.nondigits import draw_nondigits, redraw
 from digitrec.evaluation import confidence_figures
+from digitrec.inference.files import ImageError
+from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import gate_path, gate_settings_path
 from digitrec.inference.runtimes import litert_predictor
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
@@ -19,7 +21,7 @@ from digitrec.pipeline.records import Rejection, RunContext, plain
 from digitrec.pipeline.run import load_split, probabilities
 from digitrec.storage import write_json_atomic, write_with
 
-GATE_DIGITS = 20_000  # training digits the gate sees (at most)
+GATE_DIGITS = 20_000  # training digits the gate sees (at most), half of them redrawn
 HELD_OUT_NONDIGITS = 2_000
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with training ones
 EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
@@ -34,6 +36,8 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     train, train_idx, val_idx = load_split(run)
     rng = np.random.default_rng(run.seed)
     digits = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]  # (D, 28, 28)
+    half = len(digits) // 2
+    digits[half:] = mnist_style(redraw(digits[half:], seed=run.seed), fallback=digits[half:])
     gate = train_gate(digits, make_nondigits(len(digits), seed=run.seed), seed=run.seed)
     seconds = time.perf_counter() - started
     held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
@@ -68,6 +72,28 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     save_figures(run.run_dir, {"rejection_roc": confidence_figures.rejection_roc(curves, marks)})
     write_json_atomic(run.run_dir / "rejection.json", plain(result))
     return result
+
+
+def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
+    """Canvases (N, H, W) through `to_mnist` (N, 28, 28); a canvas whose ink vanished keeps its
+    `fallback` image, else is dropped."""
+    out = []
+    for i, canvas in enumerate(canvases):
+        try:
+            out.append(to_mnist(canvas))
+        except ImageError:
+            if fallback is not None:
+                out.append(fallback[i])
+    return np.stack(out)
+
+
+def make_nondigits(count: int, seed: int) -> np.ndarray:
+    """`count` MNIST-style non-digits (count, 28, 28), as an input photo of one would look."""
+    made = mnist_style(draw_nondigits(count, seed))
+    while len(made) < count:  # a few drawings can leave the canvas: draw more
+        seed += 7919
+        made = np.concatenate([made, mnist_style(draw_nondigits(count - len(made), seed))])
+    return made
 
 
 def export_gate(gate, model_path: str, check_images: np.ndarray) -> None:
