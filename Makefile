@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PROFILE ?= fast
 
-.PHONY: setup run test lint data clean server server-stop serve deploy
+.PHONY: setup run test lint data clean server server-stop serve deploy app
 
 # The local Prefect server: SQLite under $(PREFECT_HOME), bound to loopback only.
 HOST := 127.0.0.1
@@ -44,6 +44,11 @@ run: $(STAMP)
 	$(BIN)/digitrec data
 	if $(SERVER_UP); then export PREFECT_API_URL=$(API_URL); echo "Prefect server: $(API_URL)"; fi; \
 	$(BIN)/digitrec train --profile $(PROFILE)
+
+# The draw-a-digit page on http://127.0.0.1:$(APP_PORT) (DIGITREC_APP_AUTH=user:password for basic auth).
+APP_PORT ?= 8000
+app: $(STAMP)
+	$(BIN)/digitrec app --host $(HOST) --port $(APP_PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -158,5 +158,24 @@ def describe(p) -> str:
     return f"{p.input}: {p.digit} ({p.name})  confidence {p.confidence:.3f}  top: {top}{flag}"
 
 
+@app.command("app")
+def serve_app(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; the default keeps the page on this machine.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port of the page.")] = 8000,
+    model: Annotated[
+        str, typer.Option(help="'champion' (follows promotions), a run id or a .keras path.")
+    ] = "champion",
+) -> None:
+    """Serve the draw-a-digit page (set DIGITREC_APP_AUTH=user:password for basic auth)."""
+    import uvicorn
+
+    from app.web import create_app
+
+    typer.echo(f"draw a digit at http://{host}:{port}  (Ctrl-C stops)")
+    uvicorn.run(create_app(model), host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":
     app()

@@ -84,3 +84,18 @@ def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_
         assert image.rejected is rejected and (image.reason is not None) is rejected
         assert row.rejected is False and (row.reason or "").startswith("flagged") is rejected
         assert image.digit is not None  # the model's reading stays for review
+
+
+def test_gate_training_sets_mix_every_way_of_making_inputs(tmp_path, monkeypatch, mnist_arrays):
+    from digitrec.pipeline.rejection import gate_digits, training_nondigits
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
+    images = mnist_arrays[0][:40]
+    digits = gate_digits(images, seed=0)
+    assert digits.shape[1:] == (28, 28) and 35 <= len(digits) <= 40  # a photo may lose its ink
+    assert np.array_equal(digits[:20], images[:20])  # half as they are, then redrawn and photos
+    assert not np.array_equal(digits[20:30], images[20:30])
+    first = training_nondigits(40, seed=5)
+    cached = list((tmp_path / "cache" / "gate").glob("nondigits-*.npz"))
+    assert len(cached) == 1 and len(first) >= 35
+    assert np.array_equal(training_nondigits(40, seed=5), first)  # read back, not redrawn

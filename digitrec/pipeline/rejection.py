@@ -9,7 +9,8 @@ import time
 import numpy as np
 
 from digitrec.arrays import model_input
-from digitrec.data.nondigits import draw_nondigits, redraw
+from digitrec.data.nondigits import DRAWING_VERSION, draw_nondigits, redraw
+from digitrec.data.photos import photo_like
 from digitrec.evaluation import confidence_figures
 from digitrec.inference.files import ImageError
 from digitrec.inference.preprocess import to_mnist
@@ -19,9 +20,11 @@ from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
 from digitrec.pipeline.records import Rejection, RunContext, plain
 from digitrec.pipeline.run import load_split, probabilities
-from digitrec.storage import write_json_atomic, write_with
+from digitrec.storage import cache_dir, write_json_atomic, write_with
 
-GATE_DIGITS = 20_000  # training digits the gate sees (at most), half of them redrawn
+GATE_DIGITS = 20_000  # training digits the gate sees (at most) and as many non-digits
+REDRAWN = 0.25  # share of each class drawn on the non-digits' canvas
+PHOTOGRAPHED = 0.25  # share of each class rendered as phone photos and read back
 HELD_OUT_NONDIGITS = 2_000
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with training ones
 EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
@@ -35,10 +38,8 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     started = time.perf_counter()
     train, train_idx, val_idx = load_split(run)
     rng = np.random.default_rng(run.seed)
-    digits = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]  # (D, 28, 28)
-    half = len(digits) // 2
-    digits[half:] = mnist_style(redraw(digits[half:], seed=run.seed), fallback=digits[half:])
-    gate = train_gate(digits, make_nondigits(len(digits), seed=run.seed), seed=run.seed)
+    digits = gate_digits(train.images[rng.permutation(train_idx)[:GATE_DIGITS]], run.seed)
+    gate = train_gate(digits, training_nondigits(len(digits), run.seed), seed=run.seed)
     seconds = time.perf_counter() - started
     held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
     digit_scores = gate_scores(gate, train.images[val_idx])  # (N_val,)
@@ -85,6 +86,43 @@ def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.
             if fallback is not None:
                 out.append(fallback[i])
     return np.stack(out)
+
+
+def photographed(images: np.ndarray, seed: int) -> np.ndarray:
+    """Each 28x28 as a phone photo read back by `to_mnist`; photos that lost their ink drop out."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for image in images:
+        try:
+            out.append(to_mnist(photo_like(image, rng)))
+        except ImageError:
+            continue
+    return np.stack(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
+
+
+def gate_digits(digits: np.ndarray, seed: int) -> np.ndarray:
+    """Training digits as they are, redrawn on the canvas, and photographed (REDRAWN and
+    PHOTOGRAPHED shares), so the gate meets digits made every way non-digits are."""
+    n = len(digits)
+    redrawn, photos = int(n * REDRAWN), int(n * PHOTOGRAPHED)
+    keep = digits[: n - redrawn - photos]
+    again = digits[len(keep) : len(keep) + redrawn]
+    shot = photographed(digits[len(keep) + redrawn :], seed)
+    return np.concatenate([keep, mnist_style(redraw(again, seed), fallback=again), shot])
+
+
+def training_nondigits(count: int, seed: int) -> np.ndarray:
+    """The gate's non-digits, drawn and partly photographed; they depend only on the seed and
+    the drawing code, so they are cached under DIGITREC_HOME/cache/gate/."""
+    path = cache_dir() / "gate" / f"nondigits-v{DRAWING_VERSION}-{seed}-{count}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            return cached["images"]
+    photos = int(count * PHOTOGRAPHED)
+    drawn = make_nondigits(count - photos, seed)
+    images = np.concatenate([drawn, photographed(make_nondigits(photos, seed + 1), seed)])
+    write_with(path, lambda tmp: np.savez(tmp, images=images))
+    return images
 
 
 def make_nondigits(count: int, seed: int) -> np.ndarray:

@@ -1,0 +1,77 @@
+"""The page's side of the loop: every reading goes to the prediction log (source "app"), and a
+"that's wrong" answer becomes a feedback row holding the 28x28 image the model saw."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+from app.web.inputs import InputError
+from app.web.model import Reading
+from digitrec.loop import feedback, log
+
+SOURCE = "app"
+
+
+@dataclass(frozen=True)
+class FeedbackFields:
+    """A checked "that's wrong" request: which reading, which of its digits, the right label."""
+
+    prediction_id: str
+    piece: int
+    label: str
+    reviewer: str
+
+
+def log_reading(reading: Reading) -> str:
+    """Append the reading to the prediction log; its id there (feedback refers to it)."""
+    records = log.records_from(
+        [reading.prediction], [list(reading.images)], source=SOURCE, model=reading.model.run_id
+    )
+    log.append(records)
+    return records[0].id
+
+
+def recent(n: int) -> list[dict]:
+    """The log's latest `n` records, newest first, with the strip of images the model saw."""
+    return [dataclasses.asdict(record) for record in reversed(log.recent(n))]
+
+
+def feedback_fields(body: bytes) -> FeedbackFields:
+    """Parse and check the page's JSON: prediction_id, piece, label (0-9 or 'not a digit')."""
+    try:
+        data = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(400, f"feedback must be JSON ({error})") from error
+    if not isinstance(data, dict):
+        raise InputError(400, "feedback must be a JSON object")
+    label, piece = str(data.get("label", "")), data.get("piece", 0)
+    if label not in feedback.LABELS:
+        raise InputError(400, f"label must be 0-9 or {feedback.NOT_A_DIGIT!r}, got {label[:20]!r}")
+    if not isinstance(piece, int) or isinstance(piece, bool) or not 0 <= piece < 64:
+        raise InputError(400, "piece must be the index of a digit in the prediction")
+    reviewer = "".join(c for c in str(data.get("reviewer") or "") if c.isprintable()).strip()
+    reviewer = reviewer[: feedback.MAX_TEXT] or "anonymous"
+    return FeedbackFields(str(data.get("prediction_id", "")), piece, label, reviewer)
+
+
+def add_feedback(reading: Reading, fields: FeedbackFields) -> dict:
+    """Store one feedback row for the chosen digit of a reading; the row, and whether it is new
+    (the same image with the same label is stored once)."""
+    if fields.piece >= len(reading.images):
+        raise InputError(400, f"piece {fields.piece}: the prediction has {len(reading.images)}")
+    digit = reading.pieces[fields.piece].digit
+    row = feedback.FeedbackRow.new(
+        fields.label,
+        reading.images[fields.piece],  # (28, 28) uint8, what the model saw
+        SOURCE,
+        fields.reviewer,
+        prediction_id=fields.prediction_id,
+        predicted=feedback.NOT_A_DIGIT if reading.prediction.rejected else str(digit),
+    )
+    try:
+        added = feedback.add([row])
+    except ValueError as error:
+        raise InputError(400, str(error)) from error
+    return {**dataclasses.asdict(row), "added": bool(added)}
