@@ -47,13 +47,13 @@ def main() -> None:
         ),
     }
     report = {"model": str(model), "threshold": gate.threshold}
-    for name, images in sets.items():
-        _, rejected = gate.rejects(images)
-        report[name] = {"images": len(images), "rejected": round(float(rejected.mean()), 5)}
     calibrated, _ = load_predictor(model)
+    for name, images in sets.items():
+        _, rejected = gate.rejects(images, calibrated(model_input(images)).max(1))
+        report[name] = {"images": len(images), "rejected": round(float(rejected.mean()), 5)}
     raw, _ = load_predictor(model, calibrate=False)
     probs, raw_probs = calibrated(model_input(hidden)), raw(model_input(hidden))
-    _, rejected = gate.rejects(hidden)
+    _, rejected = gate.rejects(hidden, probs.max(1))
     right = probs.argmax(1) == answers
     report["hidden-test accuracy, all rows"] = round(float(right.mean()), 6)
     report["hidden-test accuracy, accepted rows"] = round(float(right[~rejected].mean()), 6)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from digitrec import markdown as md
 
 
 def plain(value):
@@ -20,3 +23,9 @@ def publish_markdown(key: str, markdown: str, description: str) -> None:
 
 def publish_table(key: str, rows: list[dict], description: str) -> None:
     create_table_artifact(table=plain(rows), key=key, description=description)
+
+
+def publish_table_and_figure(key: str, row: dict, figure: Path, description: str) -> None:
+    """One row of numbers and the figure that shows them, as one markdown artifact."""
+    body = md.table([plain(row)]) + "\n" + md.image(figure.read_bytes(), figure.stem)
+    publish_markdown(key, body, description)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from digitrec import markdown as md
 from digitrec.pipeline import calibration
 from digitrec.pipeline.records import Calibration, RunContext
-from tasks.artifacts import publish_markdown
+from tasks.artifacts import publish_table_and_figure
 
 
 @task(cache_policy=NO_CACHE)
@@ -19,19 +20,6 @@ def calibrate_model(model_path: str, run: RunContext) -> Calibration:
         f"calibration: temperature {result.temperature:.3f}, validation ECE "
         f"{result.ece_before:.4f} -> {result.ece_after:.4f}"
     )
-    figure = (run.run_dir / "figures" / "reliability.png").read_bytes()
-    body = (
-        md.table(
-            [
-                {
-                    "temperature": result.temperature,
-                    "ECE before": result.ece_before,
-                    "ECE after": result.ece_after,
-                }
-            ]
-        )
-        + "\n"
-        + md.image(figure, "reliability")
-    )
-    publish_markdown("calibration", body, "Temperature scaling on the validation split")
+    figure = run.run_dir / "figures" / "reliability.png"
+    publish_table_and_figure("calibration", asdict(result), figure, "Temperature scaling")
     return result

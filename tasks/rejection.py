@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from digitrec import markdown as md
 from digitrec.pipeline import rejection
-from digitrec.pipeline.records import Rejection, RunContext, plain
-from tasks.artifacts import publish_markdown
+from digitrec.pipeline.records import Rejection, RunContext
+from tasks.artifacts import publish_table_and_figure
 
 
 @task(cache_policy=NO_CACHE)
@@ -19,7 +20,6 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
         f"not-a-digit gate: rejects {result.nondigits_rejected:.2%} of held-out non-digits and "
         f"{result.digits_rejected:.2%} of validation digits (AUC {result.auc:.4f})"
     )
-    figure = (run.run_dir / "figures" / "rejection_roc.png").read_bytes()
-    body = md.table([plain(result)]) + "\n" + md.image(figure, "rejection ROC")
-    publish_markdown("rejection", body, '"Not a digit" gate on held-out inputs')
+    figure = run.run_dir / "figures" / "rejection_roc.png"
+    publish_table_and_figure("rejection", asdict(result), figure, '"Not a digit" gate')
     return result

@@ -43,9 +43,12 @@ def test_verdict_rejects_images_and_only_flags_csv_rows():
 def test_gate_scores_and_rejects_in_one_call():
     gate = Gate(lambda images: images.reshape(len(images), -1).mean(1) / 255, threshold=0.5)
     images = np.stack([np.zeros((28, 28)), np.full((28, 28), 255)]).astype(np.uint8)
-    scores, rejected = gate.rejects(images)
+    scores, rejected = gate.rejects(images, np.array([1.0, 1.0]))  # a sure digit model
     assert scores.tolist() == [0.0, 1.0] and rejected.tolist() == [False, True]
-    assert gate.rejects(images[:0])[1].size == 0
+    # The digit model's doubt adds to the gate's score: an unsure reading tips the first over.
+    scores, rejected = gate.rejects(images, np.array([0.4, 1.0]))
+    assert scores.tolist() == pytest.approx([0.6, 1.0]) and rejected.tolist() == [True, True]
+    assert gate.rejects(images[:0], np.zeros(0))[1].size == 0
 
 
 @pytest.mark.slow
@@ -78,7 +81,7 @@ def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_
 
     gate = train_gate(images[:300], make_nondigits(300, seed=0), epochs=1)
     export_gate(gate, str(model), images[:64])
-    for threshold, rejected in ((0.0, True), (1.01, False)):
+    for threshold, rejected in ((0.0, True), (2.01, False)):  # scores lie in 0..2
         gate_settings_path(model).write_text(json.dumps({"threshold": threshold}))
         image, row = predict_inputs(model, [digit, rows])
         assert image.rejected is rejected and (image.reason is not None) is rejected

@@ -39,8 +39,10 @@ def star(size: int = 200) -> list[tuple[float, float]]:
 def gated_model(strong_model_path, mnist_arrays, tmp_path_factory) -> tuple[Path, float, bool]:
     """A copy of the test model with a small "not a digit" gate trained here, its threshold set
     between the traced digits' scores and a drawn star's (the last value says they separate)."""
+    from digitrec.arrays import model_input
     from digitrec.inference.preprocess import to_mnist
-    from digitrec.inference.rejection import gate_settings_path, load_gate
+    from digitrec.inference.rejection import combined_score, gate_settings_path, load_gate
+    from digitrec.inference.runtimes import load_predictor
     from digitrec.modeling.rejection import gate_scores, train_gate
     from digitrec.pipeline.rejection import export_gate, make_nondigits
 
@@ -56,8 +58,13 @@ def gated_model(strong_model_path, mnist_arrays, tmp_path_factory) -> tuple[Path
     points = np.int32([(280 + x, 140 + y) for x, y in star()])
     cv2.polylines(pad, [points], False, 0, 18, cv2.LINE_AA)
     digits = images[[*TRACED, UPLOADED, *NUMBER]]
-    star_score = float(gate_scores(model, to_mnist(pad)[None])[0])
-    digit_score = float(gate_scores(model, digits).max())
+    predictor, _ = load_predictor(path)
+
+    def scores(images: np.ndarray) -> np.ndarray:  # as the app scores: gate plus doubt
+        return combined_score(gate_scores(model, images), predictor(model_input(images)).max(1))
+
+    star_score = float(scores(to_mnist(pad)[None])[0])
+    digit_score = float(scores(digits).max())
     separated = star_score > digit_score
     # Near the star's score: traced strokes score a little above the raw digits they follow.
     threshold = digit_score + 0.8 * (star_score - digit_score) if separated else digit_score + 1e-3
@@ -199,7 +206,9 @@ def test_a_traced_number_is_read_digit_by_digit(browser, mnist_arrays):
 
 
 def test_a_star_gets_the_gates_verdict(browser, gated_model):
+    from digitrec.arrays import model_input
     from digitrec.inference.rejection import load_gate, verdict
+    from digitrec.inference.runtimes import load_predictor
 
     path, threshold, separated = gated_model
     clear(browser)
@@ -207,7 +216,9 @@ def test_a_star_gets_the_gates_verdict(browser, gated_model):
     centre = (box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
     draw(browser, [[(centre[0] + x, centre[1] + y) for x, y in star()]])
     said, reason = answer(browser)
-    scores, _ = load_gate(path).rejects(np.stack(shown_images(browser)))
+    seen = np.stack(shown_images(browser))
+    confidence = load_predictor(path)[0](model_input(seen)).max(1)
+    scores, _ = load_gate(path).rejects(seen, confidence)
     rejected, expected = verdict(scores, threshold, is_row=False)
     assert (said == "not a digit") == rejected and (expected or "") in reason
     assert separated, "the small gate scored a traced digit above the star"

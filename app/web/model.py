@@ -80,7 +80,8 @@ class Champion:
         images = np.stack([to_mnist(source) for source in sources])  # (k, 28, 28)
         with self.run_lock:
             probabilities = model.predictor(model_input(images))  # (k, 10)
-            scores = model.gate.score(images) if model.gate is not None else None  # (k,)
+            gate = model.gate
+            scores = None if gate is None else gate.score(images, probabilities.max(1))  # (k,)
         per_piece = [digit_prediction(name, row, top_k) for row in probabilities]
         prediction = number_prediction(name, probabilities) if len(images) > 1 else per_piece[0]
         if scores is not None:

@@ -94,7 +94,10 @@ def predict_inputs(
     batch = [image for images, _, _ in prepared for image in images]
     probabilities = predict_batch(model_path, batch, runtime)  # (M, 10)
     gate = load_gate(model_path) if model_path.suffix == ".keras" else None
-    scores = gate.score(np.stack(batch)) if gate is not None and batch else None  # (M,)
+    if gate is not None and batch:
+        scores = gate.score(np.stack(batch), probabilities.max(1))  # (M,)
+    else:
+        scores = None
     threshold = gate.threshold if gate is not None else None
     return list(assemble(items, prepared, probabilities, top_k, scores, threshold))
 

@@ -1,6 +1,9 @@
 """Reading "not a digit": the run's gate (`model.gate.tflite`, its threshold in
 `model.gate.json`, both beside `model.keras`) scores each 28x28 image the model saw; a score at
-or over the threshold rejects the input with a reason."""
+or over the threshold rejects the input with a reason. The score is the gate's probability that
+the image is not a digit plus the digit model's doubt (1 - its calibrated top probability): the
+two see different things, and together they reject more non-digits at the same share of
+rejected digits (bench/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -22,16 +25,30 @@ def gate_settings_path(keras_path: Path | str) -> Path:
     return Path(keras_path).with_suffix(".gate.json")
 
 
+DOUBT_WEIGHT = 1.0  # chosen on the training run's held-out synthetic non-digits
+
+
+def combined_score(not_a_digit: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """The rejection score (N,): P(not a digit) from the gate plus the digit model's doubt."""
+    return np.asarray(not_a_digit) + DOUBT_WEIGHT * (1.0 - np.asarray(confidence))
+
+
 @dataclass(frozen=True)
 class Gate:
-    """Scores images (N, 28, 28) with P(not a digit) and rejects those at or over `threshold`."""
+    """Scores images (N, 28, 28), given the digit model's top probabilities (N,), and rejects
+    those at or over `threshold`."""
 
-    score: Callable[[np.ndarray], np.ndarray]
+    not_a_digit: Callable[[np.ndarray], np.ndarray]  # images -> the gate's probabilities (N,)
     threshold: float
 
-    def rejects(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def score(self, images: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        if not len(images):
+            return np.zeros(0, np.float32)
+        return combined_score(self.not_a_digit(images), confidence)
+
+    def rejects(self, images: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(scores (N,), rejected (N,) bool)."""
-        scores = self.score(images) if len(images) else np.zeros(0, np.float32)
+        scores = self.score(images, confidence)
         return scores, scores >= self.threshold
 
 

@@ -14,7 +14,7 @@ from digitrec.data.photos import photo_like
 from digitrec.evaluation import confidence_figures
 from digitrec.inference.files import ImageError
 from digitrec.inference.preprocess import to_mnist
-from digitrec.inference.rejection import gate_path, gate_settings_path
+from digitrec.inference.rejection import combined_score, gate_path, gate_settings_path
 from digitrec.inference.runtimes import litert_predictor
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
@@ -42,8 +42,9 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     gate = train_gate(digits, training_nondigits(len(digits), run.seed), seed=run.seed)
     seconds = time.perf_counter() - started
     held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
-    digit_scores = gate_scores(gate, train.images[val_idx])  # (N_val,)
-    other_scores = gate_scores(gate, held_out)  # (M,)
+    val_digits = train.images[val_idx]
+    digit_scores = rejection_scores(gate, model_path, val_digits)  # (N_val,)
+    other_scores = rejection_scores(gate, model_path, held_out)  # (M,)
     threshold = threshold_for(digit_scores)
     export_gate(gate, model_path, held_out[:256])
     truth = np.r_[np.zeros(len(digit_scores)), np.ones(len(other_scores))]
@@ -57,17 +58,15 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
         nondigits=len(digits),
     )
     write_json_atomic(gate_settings_path(model_path), plain(result))
-    # The same ROC for the digit model's own doubt (1 - top probability), for comparison.
+    # Each part of the score alone, for comparison: the gate, and the model's own doubt.
+    gate_only = np.r_[gate_scores(gate, val_digits), gate_scores(gate, held_out)]
     doubt = (
-        1
-        - np.r_[
-            probabilities(model_path, train.images[val_idx]).max(1),
-            probabilities(model_path, held_out).max(1),
-        ]
+        1 - np.r_[top_probability(model_path, val_digits), top_probability(model_path, held_out)]
     )
     curves = {
-        "gate": roc_curve(truth, np.r_[digit_scores, other_scores])[:2],
-        "1 - confidence": roc_curve(truth, doubt)[:2],
+        "gate + doubt (used)": roc_curve(truth, np.r_[digit_scores, other_scores])[:2],
+        "gate alone": roc_curve(truth, gate_only)[:2],
+        "doubt alone (1 - confidence)": roc_curve(truth, doubt)[:2],
     }
     marks = {"threshold": (result.digits_rejected, result.nondigits_rejected)}
     save_figures(run.run_dir, {"rejection_roc": confidence_figures.rejection_roc(curves, marks)})
@@ -86,6 +85,16 @@ def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.
             if fallback is not None:
                 out.append(fallback[i])
     return np.stack(out)
+
+
+def top_probability(model_path: str, images: np.ndarray) -> np.ndarray:
+    """The digit model's calibrated confidence (N,) in its answer."""
+    return probabilities(model_path, images).max(1)
+
+
+def rejection_scores(gate, model_path: str, images: np.ndarray) -> np.ndarray:
+    """The score prediction rejects on (N,): the Keras gate's and the model's doubt combined."""
+    return combined_score(gate_scores(gate, images), top_probability(model_path, images))
 
 
 def photographed(images: np.ndarray, seed: int) -> np.ndarray:

@@ -164,8 +164,10 @@ def rejection_section(run_dir: Path, outcome: TrainingRun) -> str:
     r = outcome.rejection
     text = (
         f"A gate CNN trained on {r.digits:,} training digits and {r.nondigits:,} synthetic "
-        f"non-digits (letters, symbols, shapes, scribbles) in {r.train_seconds:.0f} s. Its "
-        f"threshold {r.threshold:.4f} rejects {r.digits_rejected:.2%} of the validation digits "
+        f"non-digits (letters, symbols, shapes, scribbles) in {r.train_seconds:.0f} s. An "
+        f"input's score is the gate's probability plus the digit model's doubt (1 - its "
+        f"confidence). The threshold {r.threshold:.4f} rejects {r.digits_rejected:.2%} of the "
+        f"validation digits "
         f"and {r.nondigits_rejected:.2%} of held-out synthetic non-digits (AUC {r.auc:.4f}).\n\n"
     )
     return text + figure(run_dir, "rejection_roc")
