@@ -73,7 +73,10 @@ def test_versions_and_the_alias_moves_only_for_a_better_model(fresh_home, tiny_m
     assert stored == [(1, "true", 0.90), (2, "false", 0.85)]
     better = registry.register(record("r3", tiny_model, 0.95), True, judge_on(0.95))
     assert better["promoted"] and registry.champion()["version"] == 3  # never a stale champion
-    # Nothing stored names the absolute DIGITREC_HOME.
+    # Artifacts stay under the home's MLflow folder; MLflow's URI was never exported.
+    assert len(list((fresh_home / "mlflow/artifacts").rglob("model.keras"))) == 6  # 2 per version
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    # Nothing digitrec stores names the absolute DIGITREC_HOME.
     assert str(fresh_home) not in registry.registry_path().read_text()
     assert str(fresh_home) not in (fresh_home / "models/cache/3/manifest.json").read_text()
 

@@ -44,15 +44,14 @@ def tracking_uri() -> str:
 
 
 def client() -> MlflowClient:
-    """A client on the configured store (created on first use when embedded)."""
-    import mlflow
+    """A client on the configured store (created on first use when embedded). The URI is passed
+    explicitly, never set globally: mlflow.set_tracking_uri would export MLFLOW_TRACKING_URI and
+    pin this process to one DIGITREC_HOME."""
     from mlflow import MlflowClient
 
     if is_embedded():
         (mlflow_dir() / "artifacts").mkdir(parents=True, exist_ok=True)
     uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
@@ -162,6 +161,9 @@ def download_files(run_id: str, destination: Path) -> Path:
     import mlflow.artifacts
 
     path = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=FILES_ARTIFACT, dst_path=str(destination)
+        run_id=run_id,
+        artifact_path=FILES_ARTIFACT,
+        dst_path=str(destination),
+        tracking_uri=tracking_uri(),
     )
     return Path(path)
