@@ -103,5 +103,7 @@ def verified_model(manifest: dict) -> Path:
 def public_record(manifest: dict) -> dict:
     """The champion/version record callers see: metrics plus an absolute local model_path."""
     record = {k: v for k, v in manifest.items() if k not in ("files", "folder", "model_file")}
+    for key in ("val_accuracy", "hidden_test_accuracy", "profile", "architecture"):
+        record.setdefault(key, None)
     record["model_path"] = str(version_dir(manifest["version"]) / manifest["model_file"])
     return record
