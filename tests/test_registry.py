@@ -144,6 +144,15 @@ def test_legacy_registry_json_is_imported_once(fresh_home, tiny_model):
     assert registry.migrate_legacy() == 0 and len(registry.versions()) == 2
 
 
+def test_the_legacy_champion_is_the_one_to_beat(fresh_home, tiny_model):
+    legacy = fresh_home / "models" / "registry.json"
+    legacy.parent.mkdir(parents=True)
+    old = {"run_id": "old", "model_path": str(tiny_model), "val_accuracy": 0.99}
+    legacy.write_text(json.dumps({"champion": "old", "models": [old]}))
+    new = registry.register(record("new", tiny_model, 0.95), True, judge_on(0.95))
+    assert new["promoted"] is False and registry.champion()["run_id"] == "old"
+
+
 CONTENDER = """
 import sys, time
 from pathlib import Path

@@ -62,6 +62,8 @@ def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
     model_path = Path(record["model_path"])
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: model file not found")
+    if legacy_path().is_file():  # the old champion must be the one to beat
+        migrate_legacy()
     mlflow_client = backend.client()
     version = add_version(mlflow_client, record, model_path)
     with backend.registry_lock():
