@@ -108,6 +108,20 @@ def test_promote_false_keeps_the_champion(tiny_model):
     assert registry.champion()["run_id"] == "r1"
 
 
+def test_a_failed_comparison_leaves_a_version_marked_failed(tiny_model):
+    registry.register(record("r1", tiny_model, 0.9), promote=True)
+
+    def broken(current):
+        raise OSError("champion unreadable")
+
+    with pytest.raises(OSError, match="unreadable"):
+        registry.register(record("r2", tiny_model, 0.99), True, broken)
+    failed = registry.versions()[-1]
+    assert failed["run_id"] == "r2" and failed["promoted"] == "false"
+    assert failed["decision"].startswith("failed: champion unreadable")
+    assert registry.champion()["run_id"] == "r1"
+
+
 def test_record_needs_run_id_and_model():
     with pytest.raises(ValueError, match="lacks 'model_path'"):
         registry.register({"run_id": "r1"}, promote=True)

@@ -67,8 +67,13 @@ def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
     mlflow_client = backend.client()
     version = add_version(mlflow_client, record, model_path)
     with backend.registry_lock():
-        current = current_champion(mlflow_client)
-        earned, reason = (True, "promoted on request") if judge is None else judge(current)
+        try:
+            current = current_champion(mlflow_client)
+            earned, reason = (True, "promoted on request") if judge is None else judge(current)
+        except Exception as error:  # the version stays, marked so it never becomes champion
+            for key, value in (("promoted", "false"), ("decision", f"failed: {error}"[:5000])):
+                mlflow_client.set_model_version_tag(backend.MODEL_NAME, version, key, value)
+            raise
         if not promote:
             earned, reason = False, "promotion disabled for this run (promote=false)"
         promoted, reason = set_alias(mlflow_client, version, reason) if earned else (False, reason)
