@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PROFILE ?= fast
 
-.PHONY: setup run test lint data clean server server-stop serve deploy app
+.PHONY: setup run test lint data clean server mlflow-server server-stop serve deploy app
 
 # The local Prefect server: SQLite under $(PREFECT_HOME), bound to loopback only.
 HOST := 127.0.0.1
@@ -23,6 +23,12 @@ SERVER_WAIT_S ?= 120
 DB ?= sqlite
 PG_DIR ?= $(DIGITREC_HOME)/postgres
 PG_PORT ?= 5433
+# The MLflow server for a team: the same store the embedded default uses, loopback only.
+MLFLOW_PORT ?= 5000
+MLFLOW_URL := http://$(HOST):$(MLFLOW_PORT)
+MLFLOW_PID := $(DIGITREC_HOME)/mlflow-server.pid
+MLFLOW_LOG := $(DIGITREC_HOME)/mlflow-server.log
+MLFLOW_UP = $(BIN)/python -c 'import urllib.request as u; u.urlopen("$(MLFLOW_URL)/health", timeout=2)' 2>/dev/null
 # Exit 0 when the server's /api/health answers.
 SERVER_UP = $(BIN)/python -c 'import urllib.request as u; u.urlopen("$(API_URL)/health", timeout=2)' 2>/dev/null
 
@@ -60,7 +66,7 @@ clean:
 	rm -rf $(VENV) var
 
 # A real Prefect server in the background (pid and log under $(DIGITREC_HOME)); waits for health.
-server: $(STAMP)
+server: $(STAMP) mlflow-server
 	@if $(SERVER_UP); then echo "Prefect server already up: http://$(HOST):$(PORT)"; exit 0; fi; \
 	mkdir -p $(PREFECT_HOME); \
 	if [ "$(DB)" = postgres ]; then \
@@ -76,8 +82,27 @@ server: $(STAMP)
 		sleep 1; \
 	done; echo "no answer from $(API_URL)/health after $(SERVER_WAIT_S) s; see $(SERVER_LOG)"; exit 1
 
-# Stop the server started by `make server` (its whole process group).
+# `mlflow server` on the embedded store (tracking, registry, artifacts proxied), in the background.
+mlflow-server: $(STAMP)
+	@if $(MLFLOW_UP); then echo "MLflow server already up: $(MLFLOW_URL)"; exit 0; fi; \
+	mkdir -p $(DIGITREC_HOME)/mlflow/artifacts; \
+	setsid nohup $(BIN)/mlflow server --host $(HOST) --port $(MLFLOW_PORT) \
+		--backend-store-uri sqlite:///$(DIGITREC_HOME)/mlflow/mlflow.db \
+		--artifacts-destination $(DIGITREC_HOME)/mlflow/artifacts \
+		>$(MLFLOW_LOG) 2>&1 & echo $$! >$(MLFLOW_PID); \
+	for i in $$(seq $(SERVER_WAIT_S)); do \
+		if $(MLFLOW_UP); then echo "MLflow server up: $(MLFLOW_URL) (log $(MLFLOW_LOG))"; exit 0; fi; \
+		kill -0 $$(cat $(MLFLOW_PID)) 2>/dev/null || { tail -20 $(MLFLOW_LOG); exit 1; }; \
+		sleep 1; \
+	done; echo "no answer from $(MLFLOW_URL)/health after $(SERVER_WAIT_S) s; see $(MLFLOW_LOG)"; exit 1
+
+# Stop the servers started by `make server` (each one's whole process group).
 server-stop:
+	@if [ -f $(MLFLOW_PID) ] && kill -0 $$(cat $(MLFLOW_PID)) 2>/dev/null; then \
+		kill -TERM -- -$$(cat $(MLFLOW_PID)); \
+		for i in $$(seq 30); do kill -0 $$(cat $(MLFLOW_PID)) 2>/dev/null || break; sleep 1; done; \
+		echo "MLflow server stopped"; \
+	else echo "no MLflow server started by make server"; fi; rm -f $(MLFLOW_PID)
 	@if [ -f $(SERVER_PID) ] && kill -0 $$(cat $(SERVER_PID)) 2>/dev/null; then \
 		kill -TERM -- -$$(cat $(SERVER_PID)); \
 		for i in $$(seq 30); do kill -0 $$(cat $(SERVER_PID)) 2>/dev/null || break; sleep 1; done; \

@@ -115,7 +115,9 @@ def train(
 @app.command()
 def predict(
     paths: Annotated[list[str], typer.Argument(help="Images, folders of images, or Kaggle CSVs.")],
-    model: Annotated[str, typer.Option(help="'champion', a run id or a .keras path.")] = "champion",
+    model: Annotated[
+        str, typer.Option(help="'champion', a model version, a run id or a .keras path.")
+    ] = "champion",
     top_k: Annotated[int, typer.Option(help="Ranked digits to show per input.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
     save_preprocessed: Annotated[
@@ -142,6 +144,40 @@ def predict(
         typer.echo(json.dumps(p.to_dict()) if as_json else describe(p))
     if all(p.error for p in predictions):
         raise typer.Exit(1)
+
+
+registry_app = typer.Typer(no_args_is_help=True, help="The MLflow model registry and its cache.")
+app.add_typer(registry_app, name="registry")
+
+
+@registry_app.command("sync")
+def registry_sync() -> None:
+    """Re-read the champion alias from MLflow and refresh the local verified cache (after
+    another machine promoted a model, or when a cached file is missing or corrupt)."""
+    from digitrec.registry import sync
+
+    record = sync()
+    if record is None:
+        typer.echo("no champion in MLflow yet: run the training flow first (make run)")
+        raise typer.Exit(1)
+    typer.echo(f"champion: version {record['version']} (run {record.get('run_id')})")
+    typer.echo(f"model    {record['model_path']}")
+
+
+@registry_app.command("list")
+def registry_list() -> None:
+    """Every version of the registered model `digitrec`, oldest first."""
+    from digitrec.registry import champion, versions
+
+    current = champion()
+    for v in versions():
+        mark = "*" if current and current["version"] == v["version"] else " "
+        hidden, val = v.get("hidden_test_accuracy"), v.get("val_accuracy")
+        typer.echo(
+            f"{mark} v{v['version']:<4} {v.get('run_id', '?'):<32}"
+            f" val {'n/a' if val is None else f'{val:.4%}'}"
+            f"  hidden {'n/a' if hidden is None else f'{hidden:.4%}'}  {v.get('decision', '')}"
+        )
 
 
 def describe(p) -> str:

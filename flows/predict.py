@@ -33,7 +33,8 @@ def predict(
             files (with or without a label column), or inline images as data URIs
             (data:image/png;base64,...). Files are read only under samples/,
             $DIGITREC_HOME/inbox/ and the folders in $DIGITREC_INPUT_ROOTS.
-        model: 'champion', a training run id, or a path to a .keras model.
+        model: 'champion', a model version number, a training run id (run folder or MLflow
+            run), or a path to a .keras model.
         top_k: How many ranked digits to return per input.
         save_preprocessed: Also save the 28x28 image the model saw for each image file.
         runtime: How to run the model (see digitrec.inference.runtimes; auto picks the float

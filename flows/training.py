@@ -1,6 +1,7 @@
 """The `train` flow: validate -> visualize -> baseline -> optimize -> augment -> export ->
-calibrate -> not-a-digit gate -> evaluate -> submit -> register -> report. Each step is a task
-that leaves files in the run folder and passes typed records (paths, small values) to the next."""
+calibrate -> not-a-digit gate -> evaluate -> submit -> register -> report -> track (MLflow).
+Each step is a task that leaves files in the run folder and passes typed records (paths, small
+values) to the next."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tasks.rejection import train_rejector
 from tasks.report import publish_report
 from tasks.run import split_data, start_run
 from tasks.submission import make_submission
+from tasks.tracking import track_run
 from tasks.training import cross_validate, train_stage
 
 
@@ -122,6 +124,7 @@ def train(
         registration,
     )
     report = publish_report(run_dir, outcome)
+    track_run(registration.mlflow_run_id, run_dir, outcome)  # after the report: it is logged
     return RunSummary(
         run_dir=str(run_dir),
         report=report,

@@ -17,7 +17,7 @@ SHOWN = 500  # rows in the table artifact and lines in the log; the CSV always h
 
 @task(cache_policy=NO_CACHE)
 def resolve_model_path(model: str) -> str:
-    """'champion', a run id or a .keras path, to a model file."""
+    """'champion', a version, a run id or a .keras path, to a local verified model file."""
     return str(resolve_model(model))
 
 

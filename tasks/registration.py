@@ -1,15 +1,25 @@
-"""Registration task: register the model, promote it only if it beats the champion."""
+"""Registration task: register the model in MLflow, promote it only if it beats the champion."""
 
 from __future__ import annotations
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from digitrec.pipeline import registration
 from digitrec.pipeline.records import Evaluation, Registration, RunContext, StageResult, Submission
 
 
-@task(retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def prefect_tags() -> dict[str, str]:
+    """The Prefect flow run behind this MLflow run: its id and, with a server, its UI page."""
+    tags = {"prefect.flow_run_id": str(flow_run.id), "prefect.flow_run_name": str(flow_run.name)}
+    if flow_run.ui_url:
+        tags["prefect.flow_run_url"] = flow_run.ui_url
+    return tags
+
+
+# No retries: a retry after the version was created would register the model twice.
+@task(cache_policy=NO_CACHE)
 def register_model(
     run: RunContext,
     final: StageResult,
@@ -18,9 +28,10 @@ def register_model(
     profile: str,
     promote: bool,
 ) -> Registration:
-    """Register the run's model; the champion changes only when the new model earns it."""
+    """Register the run's model as an MLflow version; `champion` moves only when it earns it."""
     decision = registration.register_run(
-        run, final, evaluation, submission.hidden_test_accuracy, profile, promote
+        run, final, evaluation, submission.hidden_test_accuracy, profile, promote, prefect_tags()
     )
-    print(f"champion: {'promoted' if decision.promoted else 'not promoted'} ({decision.reason})")
+    state = "promoted" if decision.promoted else "not promoted"
+    print(f"model version {decision.version}: {state} ({decision.reason})")
     return decision

@@ -142,11 +142,11 @@ def test_cancelled_training_keeps_champion_and_earlier_runs(served, server, smal
     from prefect.states import Cancelling
 
     home = served.digitrec_home
-    # An earlier, finished run folder and the champion's registry, byte for byte.
+    # An earlier, finished run folder and the champion's manifest, byte for byte.
     earlier = home / "runs" / "earlier"
     earlier.mkdir(parents=True, exist_ok=True)
     (earlier / "metrics.json").write_text('{"accuracy": 0.99}\n')
-    registry_before = (home / "models" / "registry.json").read_bytes()
+    registry_before = (home / "models" / "champion.json").read_bytes()
     runs_before = tree_digest(home / "runs")
 
     async def start(client):
@@ -176,7 +176,7 @@ def test_cancelled_training_keeps_champion_and_earlier_runs(served, server, smal
         1,
     )
     assert state.type.value == "CANCELLED", state
-    assert (home / "models" / "registry.json").read_bytes() == registry_before
+    assert (home / "models" / "champion.json").read_bytes() == registry_before
     after = tree_digest(home / "runs")
     assert {k: after[k] for k in runs_before} == runs_before  # earlier runs untouched
     assert not any((home / "runs").glob("*/model.keras"))  # the cancelled run saved no model

@@ -159,6 +159,33 @@ def test_first_model_is_promoted_and_its_artifacts_render(first_run):
     assert (run_dir / "report.md").read_text() == report.data
 
 
+def test_the_run_is_tracked_and_registered_in_mlflow(first_run):
+    """One MLflow run per flow run: params, per-epoch metrics, report, version, alias, links."""
+    from mlflow import MlflowClient
+
+    from digitrec.registry import backend
+
+    _, run_dir, home = first_run
+    client = MlflowClient(backend.tracking_uri())
+    registration = json.loads((run_dir / "registration.json").read_text())
+    run = client.get_run(registration["mlflow_run_id"])
+    assert run.info.status == "FINISHED" and run.data.tags[backend.RUN_TAG] == run_dir.name
+    assert run.data.params["profile"] == "fast" and run.data.params["final-augmented.epochs"] == "3"
+    curve = client.get_metric_history(run.info.run_id, "final-augmented.val_accuracy")
+    assert [m.step for m in curve] == [1, 2, 3]
+    for key in ("val_accuracy", "val_wilson_low", "hidden_test_accuracy", "gate_auc"):
+        assert key in run.data.metrics, key
+    assert "prefect.flow_run_id" in run.data.tags and "data_fingerprint" in run.data.tags
+    logged = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.md", "figures", "submission.csv", "validation.json", "model", "files"} <= logged
+    version = client.get_model_version_by_alias("digitrec", "champion")
+    assert version.run_id == run.info.run_id and int(version.version) == registration["version"]
+    files = {a.path.split("/")[-1] for a in client.list_artifacts(run.info.run_id, "files")}
+    assert {"model.keras", "model.tflite", "model.calibration.json", "export.json"} <= files
+    link = read_artifact("mlflow-run")
+    assert link is not None and run.info.run_id in link.data
+
+
 def test_a_stronger_champion_is_kept(first_run, medium_kaggle_dir, strong_model_path):
     """Runs after the tests that read the first run's artifacts (pytest keeps file order)."""
     from flows.training import train
@@ -167,7 +194,7 @@ def test_a_stronger_champion_is_kept(first_run, medium_kaggle_dir, strong_model_
     second = train(data_dir=str(medium_kaggle_dir), epochs=1, seed=0)
     assert second.champion is False and "does not beat" in second.champion_reason
     assert registry.champion()["run_id"] == "strong"
-    assert len(registry.read_registry()["models"]) == 3
+    assert len(registry.versions()) == 3  # the first run, "strong", and this run
 
 
 def test_bad_data_fails_the_run_and_keeps_the_champion(

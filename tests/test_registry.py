@@ -1,16 +1,49 @@
-"""Registry: records, champion promotion rules, model references."""
+"""Registry on MLflow (a temp SQLite store): versions, the champion alias, model references,
+the verified local cache, migration from registry.json, and concurrent promotions."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from digitrec import registry
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A small untrained Keras digit model with a LiteRT-named sidecar and export.json."""
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
+    )
+    path = tmp_path_factory.mktemp("tiny") / "model.keras"
+    model.save(path)
+    (path.parent / "model.calibration.json").write_text('{"temperature": 1.0}')
+    (path.parent / "export.json").write_text("{}")
+    return path
+
 
 @pytest.fixture(autouse=True)
 def fresh_home(tmp_path, monkeypatch):
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path
+
+
+def record(run_id: str, model: Path, accuracy: float) -> dict:
+    return {"run_id": run_id, "model_path": str(model), "val_accuracy": accuracy}
+
+
+def judge_on(accuracy: float):
+    return lambda current: registry.decide_promotion(
+        accuracy, None if current is None else current["val_accuracy"]
+    )
 
 
 def test_empty_registry_has_no_champion():
@@ -26,19 +59,67 @@ def test_decide_promotion():
     assert registry.decide_promotion(0.98, 0.99)[0] is False
 
 
-def test_register_and_promote(fresh_home):
-    model = fresh_home / "runs" / "r1" / "model.keras"
-    model.parent.mkdir(parents=True)
-    model.write_bytes(b"x")
-    registry.register({"run_id": "r1", "model_path": str(model)}, promote=True)
-    registry.register({"run_id": "r2", "model_path": "elsewhere.keras"}, promote=False)
-    data = json.loads(registry.registry_path().read_text())
-    assert data["champion"] == "r1" and [m["run_id"] for m in data["models"]] == ["r1", "r2"]
-    assert registry.resolve_model("champion") == model
-    assert registry.resolve_model("r1") == model
-    assert registry.resolve_model(str(model)) == model
+def test_versions_and_the_alias_moves_only_for_a_better_model(fresh_home, tiny_model):
+    first = registry.register(record("r1", tiny_model, 0.90), True, judge_on(0.90))
+    worse = registry.register(record("r2", tiny_model, 0.85), True, judge_on(0.85))
+    assert (first["version"], first["promoted"]) == (1, True)
+    assert (worse["version"], worse["promoted"], worse["previous_champion"]) == (2, False, 1)
+    assert "does not beat" in worse["reason"]
+    champion = registry.champion()
+    assert champion["version"] == 1 and champion["run_id"] == "r1"
+    assert champion["model_path"] == str(fresh_home / "models/cache/1/model.keras")
+    assert registry.resolve_model("champion") == fresh_home / "models/cache/1/model.keras"
+    stored = [(v["version"], v["promoted"], v["val_accuracy"]) for v in registry.versions()]
+    assert stored == [(1, "true", 0.90), (2, "false", 0.85)]
+    better = registry.register(record("r3", tiny_model, 0.95), True, judge_on(0.95))
+    assert better["promoted"] and registry.champion()["version"] == 3  # never a stale champion
+    # Artifacts stay under the home's MLflow folder; MLflow's URI was never exported.
+    assert len(list((fresh_home / "mlflow/artifacts").rglob("model.keras"))) == 6  # 2 per version
+    assert "MLFLOW_TRACKING_URI" not in os.environ
+    # Nothing digitrec stores names the absolute DIGITREC_HOME.
+    assert str(fresh_home) not in registry.registry_path().read_text()
+    assert str(fresh_home) not in (fresh_home / "models/cache/3/manifest.json").read_text()
+
+
+def test_resolve_by_version_run_id_and_path(fresh_home, tiny_model):
+    result = registry.register(record("r1", tiny_model, 0.9), promote=True)
+    mlflow_run = registry.versions()[0]["mlflow_run_id"]
+    cached = fresh_home / "models/cache/1/model.keras"
+    assert registry.resolve_model("1") == cached
+    assert registry.resolve_model(mlflow_run) == cached
+    assert registry.resolve_model(str(tiny_model)) == tiny_model
+    run_folder = fresh_home / "runs/r7/model.keras"
+    run_folder.parent.mkdir(parents=True)
+    run_folder.write_bytes(tiny_model.read_bytes())
+    assert registry.resolve_model("r7") == run_folder
     with pytest.raises(FileNotFoundError, match="'r9' is neither"):
         registry.resolve_model("r9")
+    with pytest.raises(FileNotFoundError, match="'42' is neither"):
+        registry.resolve_model("42")
+    assert result["version"] == 1
+    # The cached copy carries the sidecars, byte for byte.
+    assert (cached.parent / "model.calibration.json").read_text() == '{"temperature": 1.0}'
+
+
+def test_promote_false_keeps_the_champion(tiny_model):
+    registry.register(record("r1", tiny_model, 0.9), promote=True)
+    kept = registry.register(record("r2", tiny_model, 0.99), False, judge_on(0.99))
+    assert kept["promoted"] is False and "promote=false" in kept["reason"]
+    assert registry.champion()["run_id"] == "r1"
+
+
+def test_a_failed_comparison_leaves_a_version_marked_failed(tiny_model):
+    registry.register(record("r1", tiny_model, 0.9), promote=True)
+
+    def broken(current):
+        raise OSError("champion unreadable")
+
+    with pytest.raises(OSError, match="unreadable"):
+        registry.register(record("r2", tiny_model, 0.99), True, broken)
+    failed = registry.versions()[-1]
+    assert failed["run_id"] == "r2" and failed["promoted"] == "false"
+    assert failed["decision"].startswith("failed: champion unreadable")
+    assert registry.champion()["run_id"] == "r1"
 
 
 def test_record_needs_run_id_and_model():
@@ -47,10 +128,109 @@ def test_record_needs_run_id_and_model():
     assert not registry.registry_path().exists()
 
 
-def test_corrupt_registry_is_reported_not_overwritten():
-    path = registry.registry_path()
-    path.parent.mkdir(parents=True)
-    path.write_text("{not json")
-    with pytest.raises(ValueError, match="corrupt registry"):
-        registry.register({"run_id": "r1", "model_path": "m.keras"}, promote=True)
-    assert path.read_text() == "{not json"
+def test_corrupt_cached_file_names_the_file_and_the_remedy(fresh_home, tiny_model):
+    registry.register(record("r1", tiny_model, 0.9), promote=True)
+    cached = fresh_home / "models/cache/1/model.calibration.json"
+    cached.write_text('{"temperature": 9.0}')  # same size, other bytes
+    with pytest.raises(ValueError, match=r"model.calibration.json.*sha256.*registry sync"):
+        registry.resolve_model("champion")
+    cached.unlink()
+    with pytest.raises(FileNotFoundError, match=r"model.calibration.json.*missing.*registry sync"):
+        registry.resolve_model("champion")
+    assert registry.sync()["version"] == 1  # downloads the files again from MLflow
+    assert registry.resolve_model("champion").is_file()
+
+
+def test_legacy_registry_json_is_imported_once(fresh_home, tiny_model):
+    legacy = fresh_home / "models" / "registry.json"
+    legacy.parent.mkdir(parents=True)
+    models = [
+        {"run_id": "old1", "model_path": str(tiny_model), "val_accuracy": 0.97},
+        {"run_id": "old2", "model_path": str(tiny_model), "val_accuracy": 0.98},
+        {"run_id": "gone", "model_path": str(fresh_home / "gone.keras"), "val_accuracy": 0.5},
+    ]
+    legacy.write_text(json.dumps({"champion": "old2", "models": models}))
+    champion = registry.champion()  # the first read imports it
+    assert champion["run_id"] == "old2" and champion["val_accuracy"] == 0.98
+    assert [v["run_id"] for v in registry.versions()] == ["old1", "old2"]
+    assert not legacy.exists()
+    assert json.loads(legacy.with_name("registry.json.imported").read_text())["champion"] == "old2"
+    assert registry.migrate_legacy() == 0 and len(registry.versions()) == 2
+
+
+def test_the_legacy_champion_is_the_one_to_beat(fresh_home, tiny_model):
+    legacy = fresh_home / "models" / "registry.json"
+    legacy.parent.mkdir(parents=True)
+    old = {"run_id": "old", "model_path": str(tiny_model), "val_accuracy": 0.99}
+    legacy.write_text(json.dumps({"champion": "old", "models": [old]}))
+    new = registry.register(record("new", tiny_model, 0.95), True, judge_on(0.95))
+    assert new["promoted"] is False and registry.champion()["run_id"] == "old"
+
+
+CONTENDER = """
+import sys, time
+from pathlib import Path
+from digitrec import registry
+model, accuracy = Path(sys.argv[1]), float(sys.argv[2])
+while not Path(sys.argv[3]).exists():  # start together
+    time.sleep(0.01)
+def judge(current):
+    time.sleep(0.5)  # widen the window between reading the champion and moving the alias
+    return registry.decide_promotion(accuracy, current and current["val_accuracy"])
+result = registry.register(
+    {"run_id": f"p{accuracy}", "model_path": str(model), "val_accuracy": accuracy}, True, judge
+)
+print(result["version"], result["promoted"])
+"""
+
+
+def test_two_processes_promoting_at_once(fresh_home, tiny_model):
+    registry.register(record("base", tiny_model, 0.90), promote=True)
+    go = fresh_home / "go"
+    env = dict(os.environ, DIGITREC_HOME=str(fresh_home))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER, str(tiny_model), str(acc), str(go)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for acc in (0.95, 0.97)
+    ]
+    go.touch()
+    for proc in procs:
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, err[-2000:]
+    versions = registry.versions()
+    assert sorted(v["run_id"] for v in versions) == ["base", "p0.95", "p0.97"]  # none lost
+    champion = registry.champion()
+    assert champion["run_id"] == "p0.97"  # the better one, whichever finished first
+    best = next(v for v in versions if v["run_id"] == "p0.97")
+    assert champion["version"] == best["version"] and best["promoted"] == "true"
+    assert registry.sync()["version"] == best["version"]  # champion.json agrees with the alias
+
+
+HOT_PATH = """
+import sys
+from typer.testing import CliRunner
+from app.cli import app
+result = CliRunner().invoke(app, ["predict", "samples/seven.png"])
+import flows.predict
+from tasks.predict import resolve_model_path
+resolve_model_path.fn("champion")
+heavy = [m for m in ("mlflow", "tensorflow", "great_expectations") if m in sys.modules]
+print(result.exit_code, result.output.strip().splitlines()[-1], heavy)
+"""
+
+
+def test_prediction_never_imports_mlflow(fresh_home, strong_model_path):
+    registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+    env = dict(os.environ, DIGITREC_HOME=str(fresh_home))
+    out = subprocess.run(
+        [sys.executable, "-c", HOT_PATH], cwd=REPO, env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().startswith("0 samples/seven.png: 7 (seven)")
+    assert out.stdout.strip().endswith("[]")

@@ -234,9 +234,14 @@ def test_champion_identity_and_reload_after_a_promotion(client, strong_model_pat
     assert "model_path" not in champion  # no filesystem paths leave the server
     assert client.get("/healthz").json() == {"status": "ok", "champion": "t"}
     time.sleep(0.05)  # a new mtime for the registry
-    register({"run_id": "t2", "model_path": str(strong_model_path), "val_accuracy": 0.995}, True)
+    link = "http://127.0.0.1:4200/runs/flow-run/0c0ffee"
+    record = {"run_id": "t2", "model_path": str(strong_model_path), "val_accuracy": 0.995}
+    register({**record, "prefect_flow_run_url": link}, True)
     seen = wait_for(lambda: client.get("/api/champion").json()["run_id"] == "t2", 10, "reload")
     assert seen
+    # Its identity links back to where it was trained; versions count up.
+    promoted = client.get("/api/champion").json()
+    assert promoted["prefect_flow_run_url"] == link and promoted["version"] > champion["version"]
     register({"run_id": "t", "model_path": str(strong_model_path), "val_accuracy": 0.99}, True)
     wait_for(lambda: client.get("/api/champion").json()["run_id"] == "t", 10, "reload back")
 

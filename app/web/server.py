@@ -25,7 +25,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_JSON_BYTES = 64 * 1024
 KEPT_READINGS = 512  # recent readings kept in memory, so feedback never sends an image back
 RECENT_MAX = 100
-CHAMPION_FIELDS = ("run_id", "val_accuracy", "hidden_test_accuracy", "profile", "architecture")
+CHAMPION_FIELDS = (
+    "run_id",
+    "version",
+    "val_accuracy",
+    "hidden_test_accuracy",
+    "profile",
+    "architecture",
+    "mlflow_run_id",
+    "prefect_flow_run_url",
+)
 
 
 def create_app(model: str = "champion") -> FastAPI:

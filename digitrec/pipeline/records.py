@@ -186,6 +186,8 @@ class Registration:
     previous_champion_val_accuracy: float | None
     promoted: bool
     reason: str
+    version: int | None = None  # the MLflow model version of `digitrec`
+    mlflow_run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,24 @@
-"""The model registry: every trained model with its data fingerprint and metrics, and the
-champion that `predict` uses by default."""
+"""The model registry on MLflow (registered model `digitrec`, alias `champion`) and the local
+verified cache that `predict` reads without importing mlflow."""
 
 from digitrec.registry.store import (
     champion,
     decide_promotion,
-    read_registry,
+    migrate_legacy,
     register,
     registry_path,
     resolve_model,
+    sync,
+    versions,
 )
 
 __all__ = [
     "champion",
     "decide_promotion",
-    "read_registry",
+    "migrate_legacy",
     "register",
     "registry_path",
     "resolve_model",
+    "sync",
+    "versions",
 ]

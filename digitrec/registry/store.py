@@ -1,50 +1,32 @@
-"""The model registry: every trained model with its data fingerprint and metrics, and which one
-is the champion that `predict` uses by default."""
+"""The model registry on MLflow: every trained model is a version of the registered model
+`digitrec`; the alias `champion` is what `predict` uses. Reading the champion goes through the
+local verified cache (digitrec.registry.cache) and never imports mlflow."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from digitrec.storage import models_dir, runs_dir, write_json_atomic
+import digitrec.registry.backend as backend
+import digitrec.registry.cache as cache
+from digitrec.storage import models_dir, runs_dir
 
-EMPTY = {"champion": None, "models": []}
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+Judge = Callable[[dict | None], tuple[bool, str]]  # current champion record -> (promote, why)
 
 
 def registry_path() -> Path:
+    """The cheap change marker: champion.json, rewritten on every promotion."""
+    return cache.champion_path()
+
+
+def legacy_path() -> Path:
     return models_dir() / "registry.json"
-
-
-def read_registry() -> dict:
-    """The registry as a dict; an absent file is an empty registry."""
-    path = registry_path()
-    if not path.exists():
-        return json.loads(json.dumps(EMPTY))
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: corrupt registry ({error}); restore it or remove it") from error
-
-
-@contextmanager
-def locked_registry() -> Iterator[dict]:
-    """Read-modify-write under an exclusive lock; written atomically only if the block succeeds."""
-    lock_path = models_dir() / "registry.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        registry = read_registry()
-        yield registry
-        write_json_atomic(registry_path(), registry)
-
-
-def champion() -> dict | None:
-    """The champion's record, or None before any model was promoted."""
-    registry = read_registry()
-    return next((m for m in registry["models"] if m["run_id"] == registry["champion"]), None)
 
 
 def decide_promotion(
@@ -61,34 +43,217 @@ def decide_promotion(
     )
 
 
-def register(record: dict, promote: bool) -> dict:
-    """Add a model record (must hold run_id and model_path); make it champion when `promote`."""
+def champion() -> dict | None:
+    """The champion's record (model_path local and absolute), or None before any promotion."""
+    manifest = cache.read_champion()
+    if manifest is None and legacy_path().is_file():
+        migrate_legacy()
+        manifest = cache.read_champion()
+    return None if manifest is None else cache.public_record(manifest)
+
+
+def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
+    """Make record['model_path'] (with its sidecars) a new version; move `champion` to it when
+    `promote` and `judge` (given the current champion, under the lock) agrees. Returns the
+    record with version, promoted, reason and previous_champion."""
     for key in ("run_id", "model_path"):
         if key not in record:
             raise ValueError(f"registry record lacks {key!r}")
-    with locked_registry() as registry:
-        registry["models"] = [m for m in registry["models"] if m["run_id"] != record["run_id"]]
-        registry["models"].append(record)
-        if promote:
-            registry["champion"] = record["run_id"]
-        return registry
+    model_path = Path(record["model_path"])
+    if not model_path.is_file():
+        raise FileNotFoundError(f"{model_path}: model file not found")
+    if legacy_path().is_file():  # the old champion must be the one to beat
+        migrate_legacy()
+    mlflow_client = backend.client()
+    version = add_version(mlflow_client, record, model_path)
+    with backend.registry_lock():
+        try:
+            current = current_champion(mlflow_client)
+            earned, reason = (True, "promoted on request") if judge is None else judge(current)
+        except Exception as error:  # the version stays, marked so it never becomes champion
+            for key, value in (("promoted", "false"), ("decision", f"failed: {error}"[:5000])):
+                mlflow_client.set_model_version_tag(backend.MODEL_NAME, version, key, value)
+            raise
+        if not promote:
+            earned, reason = False, "promotion disabled for this run (promote=false)"
+        promoted, reason = set_alias(mlflow_client, version, reason) if earned else (False, reason)
+        tags = {"promoted": str(promoted).lower(), "decision": reason}
+        if current is not None:
+            tags["previous_champion"] = str(current["version"])
+        for key, value in tags.items():
+            mlflow_client.set_model_version_tag(backend.MODEL_NAME, version, key, value)
+        manifest = cache.fill_cache(version, model_path, dict(record_of(record), version=version))
+        if promoted:
+            cache.set_champion(manifest)
+    previous = None if current is None else current["version"]
+    return dict(record, version=int(version), promoted=promoted, reason=reason,
+                previous_champion=previous)  # fmt: skip
+
+
+def add_version(mlflow_client: MlflowClient, record: dict, model_path: Path) -> str:
+    """Log the model into its MLflow run (a new one unless record names one); a new version."""
+    backend.ensure_model(mlflow_client)
+    run_id = record.get("mlflow_run_id")
+    new_run = run_id is None
+    if new_run:
+        run_id = mlflow_client.create_run(
+            backend.experiment_id(mlflow_client),
+            run_name=record["run_id"],
+            tags={backend.RUN_TAG: record["run_id"]},
+        ).info.run_id
+    files = [model_path, *cache.sidecars(model_path)]
+    source = backend.log_model(mlflow_client, run_id, model_path, files)
+    version = mlflow_client.create_model_version(
+        backend.MODEL_NAME, source, run_id=run_id, tags=backend.version_tags(record_of(record))
+    ).version
+    if new_run:
+        mlflow_client.set_terminated(run_id)
+    return str(version)
+
+
+def record_of(record: dict) -> dict:
+    """What a version carries: the record without its local path."""
+    return {k: v for k, v in record.items() if k != "model_path"}
+
+
+def set_alias(mlflow_client: MlflowClient, version: str, reason: str) -> tuple[bool, str]:
+    """Point `champion` at the version. A server may have other writers that do not share this
+    lock: read the alias back and report a lost race instead of claiming the title."""
+    mlflow_client.set_registered_model_alias(backend.MODEL_NAME, backend.ALIAS, version)
+    if backend.is_embedded():
+        return True, reason
+    now = mlflow_client.get_model_version_by_alias(backend.MODEL_NAME, backend.ALIAS).version
+    if str(now) != str(version):
+        return False, f"lost a concurrent promotion to version {now}"
+    return True, reason
+
+
+def current_champion(mlflow_client: MlflowClient) -> dict | None:
+    """The champion per MLflow (cached locally, model_path set), or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = mlflow_client.get_model_version_by_alias(backend.MODEL_NAME, backend.ALIAS)
+    except MlflowException:
+        return None
+    return cache.public_record(cached(found))
+
+
+def cached(model_version) -> dict:
+    """A version's cache manifest, downloading its files when this machine lacks them."""
+    manifest = cache.cached_version(model_version.version)
+    if manifest is not None:
+        return manifest
+    record = dict(backend.record_from_tags(model_version.tags), version=model_version.version)
+    with tempfile.TemporaryDirectory(prefix="digitrec-download-") as tmp:
+        folder = backend.download_files(model_version.run_id, Path(tmp))
+        model = next(folder.glob("*.keras"), None)
+        if model is None:
+            raise FileNotFoundError(f"version {model_version.version} has no .keras artifact")
+        return cache.fill_cache(model_version.version, model, record)
+
+
+def sync() -> dict | None:
+    """Refresh champion.json (and the cache) from MLflow's alias: after another machine
+    promoted, or to repair a corrupt cached file. Returns the champion record or None."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = backend.client()
+    with backend.registry_lock():
+        try:
+            found = mlflow_client.get_model_version_by_alias(backend.MODEL_NAME, backend.ALIAS)
+        except MlflowException:  # no model or no alias yet: nothing to sync
+            return None
+        cache.version_dir(found.version).joinpath(cache.MANIFEST).unlink(missing_ok=True)
+        manifest = cached(found)
+        cache.set_champion(manifest)
+    return cache.public_record(manifest)
+
+
+def versions() -> list[dict]:
+    """Every version of `digitrec`, oldest first, as records with version and aliases."""
+    mlflow_client = backend.client()
+    found = mlflow_client.search_model_versions(f"name='{backend.MODEL_NAME}'")
+    rows = [
+        dict(
+            backend.record_from_tags(v.tags),
+            version=int(v.version),
+            aliases=list(v.aliases),
+            mlflow_run_id=v.run_id,
+        )  # fmt: skip
+        for v in found
+    ]
+    return sorted(rows, key=lambda r: r["version"])
+
+
+def migrate_legacy() -> int:
+    """Import models/registry.json once (each model with a file, then its champion); the file
+    stays as registry.json.imported. Returns how many versions were created."""
+    legacy = legacy_path()
+    mlflow_client = backend.client()
+    with backend.registry_lock():
+        if not legacy.is_file():  # another process imported it first
+            return 0
+        data = json.loads(legacy.read_text())
+        created = 0
+        for record in data.get("models", []):
+            model_path = Path(record.get("model_path", ""))
+            if not model_path.is_file():
+                print(f"registry.json: {record.get('run_id')}: {model_path} missing, not imported")
+                continue
+            imported = dict(record, imported="registry.json")
+            version = add_version(mlflow_client, imported, model_path)
+            kept = dict(record_of(imported), version=version)
+            manifest = cache.fill_cache(version, model_path, kept)
+            created += 1
+            if record["run_id"] == data.get("champion"):
+                set_alias(mlflow_client, version, "imported champion")
+                cache.set_champion(manifest)
+        legacy.rename(legacy.with_name("registry.json.imported"))
+    return created
 
 
 def resolve_model(ref: str = "champion") -> Path:
-    """A model file from 'champion', a run id, or a path to a .keras file."""
+    """A local .keras file from 'champion', a version number, a run id (the run folder's, or an
+    MLflow run's) or a .keras path. 'champion' and cached versions never import mlflow."""
     if ref == "champion":
-        record = champion()
-        if record is None:
+        manifest = cache.read_champion()
+        if manifest is None and legacy_path().is_file():
+            migrate_legacy()
+            manifest = cache.read_champion()
+        if manifest is None:
             raise FileNotFoundError("no champion model yet: run the training flow first (make run)")
-        return Path(record["model_path"])
+        return cache.verified_model(manifest)
     as_path = Path(ref)
     if as_path.suffix == ".keras":
         if not as_path.is_file():
             raise FileNotFoundError(f"{as_path}: model file not found")
         return as_path
+    if ref.isdigit() and (manifest := cache.cached_version(ref)) is not None:
+        return cache.verified_model(manifest)
     run_model = runs_dir() / ref / "model.keras"
-    if not run_model.is_file():
+    if "/" not in ref and run_model.is_file():
+        return run_model
+    return cache.verified_model(find_in_mlflow(ref))
+
+
+def find_in_mlflow(ref: str) -> dict:
+    """The cache manifest of the version `ref` names (number or MLflow run id)."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = backend.client()
+    found = []
+    if ref.isdigit():
+        try:
+            found = [mlflow_client.get_model_version(backend.MODEL_NAME, ref)]
+        except MlflowException:
+            found = []
+    elif ref.isalnum():
+        query = f"name='{backend.MODEL_NAME}' and run_id='{ref}'"
+        found = mlflow_client.search_model_versions(query)
+    if not found:
         raise FileNotFoundError(
-            f"{ref!r} is neither 'champion', a run id with a model, nor a .keras file"
+            f"{ref!r} is neither 'champion', a model version, a run id with a model, "
+            "nor a .keras file"
         )
-    return run_model
+    return cached(max(found, key=lambda v: int(v.version)))

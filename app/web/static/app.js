@@ -227,7 +227,17 @@ async function loadChampion() {
   if (data.profile) parts.push("profile " + data.profile);
   if (data.architecture) parts.push(data.architecture);
   parts.push(data.gate ? "not-a-digit gate on" : "no not-a-digit gate");
+  if (data.version) parts.push("version " + data.version);
+  if (data.mlflow_run_id) parts.push("MLflow run " + data.mlflow_run_id);
   $("champion").textContent = parts.join("  ·  ");
+  const url = data.prefect_flow_run_url;
+  if (typeof url === "string" && /^https?:\/\//.test(url)) {  // never a javascript: link
+    const link = document.createElement("a");
+    link.href = url;
+    link.textContent = "its Prefect run";
+    link.rel = "noopener";
+    $("champion").append("  ·  ", link);
+  }
 }
 
 function setup() {
