@@ -2,19 +2,24 @@
 run lands in it (run, per-epoch metrics, report, version, alias), and a machine with an empty
 cache predicts through the `champion` alias after `digitrec registry sync`."""
 
+import base64
 import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from digitrec import registry
+from tests import test_ui
 from tests.prefect_servers import free_port, wait_for
+from tests.test_ui import wait_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
+browser = test_ui.browser  # headless Chromium, as the Prefect UI tests drive it
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -49,7 +54,7 @@ def mlflow_server(tmp_path_factory):
 
 
 def test_training_run_and_champion_through_a_server(
-    mlflow_server, prefect_harness, tmp_path, monkeypatch, medium_kaggle_dir
+    mlflow_server, prefect_harness, tmp_path, monkeypatch, medium_kaggle_dir, browser
 ):
     from mlflow import MlflowClient
     from typer.testing import CliRunner
@@ -89,3 +94,59 @@ def test_training_run_and_champion_through_a_server(
     remote = predict_inputs(registry.resolve_model("champion"), ["samples/seven.png"])
     assert remote[0].digit == local[0].digit and remote[0].confidence == local[0].confidence
     assert os.environ["MLFLOW_TRACKING_URI"] == url
+
+    # The MLflow UI, in headless Chromium: the experiment lists the run, and the registered
+    # model shows the champion alias.
+    browser.get(f"{url}/#/experiments/{experiment.experiment_id}/runs")  # the runs table
+    wait_text(browser, run_name)
+    browser.get(f"{url}/#/models/digitrec")
+    wait_text(browser, "champion", f"Version {champion.version}")
+
+
+def responds(url: str) -> bool:
+    """Any HTTP answer, a refusal included: the server is up."""
+    try:
+        urllib.request.urlopen(f"{url}/health", timeout=2)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def test_basic_auth_refuses_anonymous_calls(tmp_path):
+    """MLflow's basic-auth app, started as the README tells a team to: no credentials, no
+    answer; the admin's credentials, an answer."""
+    config = tmp_path / "auth.ini"
+    config.write_text(
+        "[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///basic_auth.db\n"
+        "admin_username = admin\nadmin_password = a-long-secret-1\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+    )
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "server", "--app-name", "basic-auth",
+        "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1], "--workers", "1",
+        "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "--artifacts-destination", str(tmp_path / "artifacts"),
+    ]  # fmt: skip
+    env = os.environ | {
+        "MLFLOW_AUTH_CONFIG_PATH": str(config),
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "a-test-only-secret",  # CSRF tokens need one
+    }
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, env=env)
+    try:
+        wait_for(lambda: responds(url) or process.poll() is not None, 120, "mlflow auth server")
+        assert process.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+        search = f"{url}/api/2.0/mlflow/experiments/search?max_results=1"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(search, timeout=10)
+        assert refused.value.code == 401
+        secret = base64.b64encode(b"admin:a-long-secret-1").decode()
+        signed = urllib.request.Request(search, headers={"Authorization": f"Basic {secret}"})
+        assert urllib.request.urlopen(signed, timeout=10).status == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()

@@ -102,3 +102,24 @@ def test_gate_training_sets_mix_every_way_of_making_inputs(tmp_path, monkeypatch
     cached = list((tmp_path / "cache" / "gate").glob("nondigits-*.npz"))
     assert len(cached) == 1 and len(first) >= 35
     assert np.array_equal(training_nondigits(40, seed=5), first)  # read back, not redrawn
+
+
+def test_reviewed_not_a_digit_labels_join_the_gates_training(tmp_path, monkeypatch, mnist_arrays):
+    from digitrec.loop import feedback
+    from digitrec.pipeline.rejection import make_nondigits, reviewed_examples
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
+    assert [len(x) for x in reviewed_examples()] == [0, 0]  # no feedback yet
+    star, seven = make_nondigits(1, seed=9)[0], mnist_arrays[0][60_000]
+    feedback.add(
+        [
+            feedback.FeedbackRow.new("not a digit", star, "app", "ada"),
+            feedback.FeedbackRow.new("7", seven, "app", "ada"),
+        ]
+    )
+    digits, nondigits = reviewed_examples()
+    assert np.array_equal(nondigits, star[None]) and np.array_equal(digits, seven[None])
+    # A later correction of the same image replaces its earlier label.
+    feedback.add([feedback.FeedbackRow.new("4", star, "review", "bob")])
+    digits, nondigits = reviewed_examples()
+    assert len(nondigits) == 0 and len(digits) == 2

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from digitrec.arrays import model_input
+from digitrec.constants import IMAGE_SHAPE
 from digitrec.data.nondigits import DRAWING_VERSION, draw_nondigits, redraw
 from digitrec.data.photos import photo_like
 from digitrec.evaluation import confidence_figures
@@ -16,6 +17,8 @@ from digitrec.inference.files import ImageError
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import combined_score, gate_path, gate_settings_path
 from digitrec.inference.runtimes import litert_predictor
+from digitrec.loop import feedback
+from digitrec.loop.store import png_pixels
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
 from digitrec.pipeline.records import Rejection, RunContext, plain
@@ -39,7 +42,10 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     train, train_idx, val_idx = load_split(run)
     rng = np.random.default_rng(run.seed)
     digits = gate_digits(train.images[rng.permutation(train_idx)[:GATE_DIGITS]], run.seed)
-    gate = train_gate(digits, training_nondigits(len(digits), run.seed), seed=run.seed)
+    nondigits = training_nondigits(len(digits), run.seed)
+    reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
+    digits, nondigits = np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits]
+    gate = train_gate(digits, nondigits, seed=run.seed)
     seconds = time.perf_counter() - started
     held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
     val_digits = train.images[val_idx]
@@ -55,7 +61,7 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
         auc=float(roc_auc_score(truth, np.r_[digit_scores, other_scores])),
         train_seconds=round(seconds, 2),
         digits=len(digits),
-        nondigits=len(digits),
+        nondigits=len(nondigits),
     )
     write_json_atomic(gate_settings_path(model_path), plain(result))
     # Each part of the score alone, for comparison: the gate, and the model's own doubt.
@@ -85,6 +91,18 @@ def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.
             if fallback is not None:
                 out.append(fallback[i])
     return np.stack(out)
+
+
+def reviewed_examples() -> tuple[np.ndarray, np.ndarray]:
+    """The feedback store's latest labels as (digits, non-digits), each (n, 28, 28) uint8:
+    what people marked "not a digit" (on the page or in review) trains the gate as one."""
+    rows = feedback.latest_labels()
+    images = [png_pixels(row.image_png) for row in rows]
+    empty = np.zeros((0, *IMAGE_SHAPE[:2]), np.uint8)
+    pick = [row.label == feedback.NOT_A_DIGIT for row in rows]
+    nondigits = [image for image, no in zip(images, pick, strict=True) if no]
+    digits = [image for image, no in zip(images, pick, strict=True) if not no]
+    return (np.stack(digits) if digits else empty), (np.stack(nondigits) if nondigits else empty)
 
 
 def top_probability(model_path: str, images: np.ndarray) -> np.ndarray:
