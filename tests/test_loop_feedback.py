@@ -128,7 +128,8 @@ def add_same_row(_: int) -> None:
 
 
 def test_concurrent_adds_of_one_image_store_it_once():
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: the test process may hold other threads' locks (Prefect, TensorFlow)
+    context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=add_same_row, args=(w,)) for w in range(6)]
     for worker in workers:
         worker.start()

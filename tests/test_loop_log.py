@@ -29,10 +29,10 @@ def digit_image(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (28, 28), dtype=np.uint8)  # (28, 28)
 
 
-def record(i: int, source: str = "cli") -> log.LoggedPrediction:
+def record(i: int, source: str = "cli", time: str = NOW) -> log.LoggedPrediction:
     return log.LoggedPrediction(
         id=f"{i:032x}",
-        time=NOW,
+        time=time,
         source=source,
         input=f"p{i}.png",
         model="champion",
@@ -178,15 +178,17 @@ def test_a_bad_retention_setting_is_an_error(monkeypatch, value):
         log.append([record(1)])
 
 
-def write_many(worker: int) -> None:
+def write_many(worker: int, time: str) -> None:
+    """One writer process; `time` comes from the parent (a spawned child imports afresh)."""
     for i in range(50):
-        log.append([record(worker * 1000 + i, source="app")])
+        log.append([record(worker * 1000 + i, source="app", time=time)])
 
 
 def test_twenty_concurrent_writers_lose_and_tear_nothing(monkeypatch):
     monkeypatch.setenv("DIGITREC_LOG_MAX_MB", "4")  # rotations happen, pruning does not
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=write_many, args=(w,)) for w in range(20)]
+    # spawn, not fork: the test process may hold other threads' locks (Prefect, TensorFlow)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=write_many, args=(w, NOW)) for w in range(20)]
     for worker in workers:
         worker.start()
     for worker in workers:
