@@ -49,8 +49,12 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     seconds = time.perf_counter() - started
     held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
     val_digits = train.images[val_idx]
-    digit_scores = rejection_scores(gate, model_path, val_digits)  # (N_val,)
-    other_scores = rejection_scores(gate, model_path, held_out)  # (M,)
+    # Each part of the score once per set: the gate's probability, the model's confidence.
+    gate_parts = [gate_scores(gate, images) for images in (val_digits, held_out)]
+    confidences = [top_probability(model_path, images) for images in (val_digits, held_out)]
+    digit_scores, other_scores = (
+        combined_score(g, c) for g, c in zip(gate_parts, confidences, strict=True)
+    )  # (N_val,), (M,)
     threshold = threshold_for(digit_scores)
     export_gate(gate, model_path, held_out[:256])
     truth = np.r_[np.zeros(len(digit_scores)), np.ones(len(other_scores))]
@@ -65,14 +69,10 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
     )
     write_json_atomic(gate_settings_path(model_path), plain(result))
     # Each part of the score alone, for comparison: the gate, and the model's own doubt.
-    gate_only = np.r_[gate_scores(gate, val_digits), gate_scores(gate, held_out)]
-    doubt = (
-        1 - np.r_[top_probability(model_path, val_digits), top_probability(model_path, held_out)]
-    )
     curves = {
         "gate + doubt (used)": roc_curve(truth, np.r_[digit_scores, other_scores])[:2],
-        "gate alone": roc_curve(truth, gate_only)[:2],
-        "doubt alone (1 - confidence)": roc_curve(truth, doubt)[:2],
+        "gate alone": roc_curve(truth, np.concatenate(gate_parts))[:2],
+        "doubt alone (1 - confidence)": roc_curve(truth, 1 - np.concatenate(confidences))[:2],
     }
     marks = {"threshold": (result.digits_rejected, result.nondigits_rejected)}
     save_figures(run.run_dir, {"rejection_roc": confidence_figures.rejection_roc(curves, marks)})
@@ -108,11 +108,6 @@ def reviewed_examples() -> tuple[np.ndarray, np.ndarray]:
 def top_probability(model_path: str, images: np.ndarray) -> np.ndarray:
     """The digit model's calibrated confidence (N,) in its answer."""
     return probabilities(model_path, images).max(1)
-
-
-def rejection_scores(gate, model_path: str, images: np.ndarray) -> np.ndarray:
-    """The score prediction rejects on (N,): the Keras gate's and the model's doubt combined."""
-    return combined_score(gate_scores(gate, images), top_probability(model_path, images))
 
 
 def photographed(images: np.ndarray, seed: int) -> np.ndarray:
