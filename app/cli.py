@@ -124,15 +124,20 @@ def predict(
         str | None, typer.Option(help="Folder for the 28x28 images the model saw.")
     ] = None,
     runtime: Annotated[Runtime, typer.Option(help=runtimes_help())] = Runtime[AUTO],
+    log_predictions: Annotated[
+        bool, typer.Option("--log/--no-log", help="Append to the prediction log.")
+    ] = True,
 ) -> None:
     """Read digits from images or CSV rows; exit 1 when no input could be predicted."""
-    from digitrec.inference.prediction import predict_inputs
+    from digitrec.pipeline.predict import predict_and_log
     from digitrec.registry import resolve_model
 
     try:
-        predictions = predict_inputs(
+        predictions = predict_and_log(
             resolve_model(model),
             paths,
+            "cli",
+            log_predictions,
             top_k=top_k,
             save_preprocessed_to=save_preprocessed,
             runtime=runtime.value,

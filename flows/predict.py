@@ -25,6 +25,7 @@ def predict(
     top_k: Annotated[int, Field(ge=1, le=10)] = 3,
     save_preprocessed: bool = False,
     runtime: RuntimeChoice = AUTO,
+    log: bool = True,
 ) -> PredictionBatch:
     """Predict digits; a bad input is reported with its reason while the others are predicted.
 
@@ -39,10 +40,14 @@ def predict(
         save_preprocessed: Also save the 28x28 image the model saw for each image file.
         runtime: How to run the model (see digitrec.inference.runtimes; auto picks the float
             LiteRT export when it is current, else Keras).
+        log: Append the predictions to the prediction log under $DIGITREC_HOME/log (a Kaggle
+            CSV as one summary record), where review and monitoring read them.
     """
     model_path = resolve_model_path(model)
     # Callers may be remote: read files only under the allowed roots, never anywhere else.
-    batch = predict_digits(model_path, inputs, top_k, save_preprocessed, runtime, allowed_roots())
+    batch = predict_digits(
+        model_path, inputs, top_k, save_preprocessed, runtime, allowed_roots(), log
+    )
     if batch.failed == len(batch.predictions):
         reasons = "; ".join(p.error for p in batch.predictions)
         raise AllInputsFailed(f"every input failed: {reasons}")

@@ -29,9 +29,12 @@ def predict_digits(
     save_preprocessed: bool,
     runtime: str,
     roots: list[Path] | None = None,
+    log_predictions: bool = True,
 ) -> PredictionBatch:
     """Predict every input, write predictions.csv in a new folder, publish a table artifact."""
-    batch = predict_to_folder(model_path, inputs, top_k, save_preprocessed, runtime, roots)
+    batch = predict_to_folder(
+        model_path, inputs, top_k, save_preprocessed, runtime, roots, log_predictions
+    )
     rows = [table_row(p) for p in batch.predictions[:SHOWN]]
     more = f"; first {SHOWN} shown, all in {batch.csv}" if len(batch.predictions) > SHOWN else ""
     publish_table(

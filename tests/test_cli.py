@@ -41,6 +41,34 @@ def test_predict_command(tmp_path, monkeypatch, mnist_arrays, strong_model_path)
     assert none.returncode == 1 and "not found" in none.stdout
 
 
+@pytest.mark.slow
+def test_predictions_go_to_the_log_unless_turned_off(tmp_path, mnist_arrays, strong_model_path):
+    from digitrec.loop import log
+
+    os.environ["DIGITREC_HOME"] = str(tmp_path)
+    try:
+        registry.register({"run_id": "strong", "model_path": str(strong_model_path)}, promote=True)
+        images, labels = mnist_arrays
+        path = tmp_path / "digit.png"
+        cv2.imwrite(str(path), cv2.resize(255 - images[60002], (112, 112)))
+        rows = tmp_path / "rows.csv"
+        header = ",".join(f"pixel{i}" for i in range(784))
+        pixels = [",".join(map(str, images[60000 + i].reshape(-1))) for i in range(5)]
+        rows.write_text("\n".join([header, *pixels]) + "\n")
+        assert digitrec("predict", str(path), str(rows), home=tmp_path).returncode == 0
+        assert digitrec("predict", str(path), "--no-log", home=tmp_path).returncode == 0
+        records = log.read()
+    finally:
+        del os.environ["DIGITREC_HOME"]
+    assert [(r.source, r.input) for r in records] == [("cli", "digit.png"), ("cli", "rows.csv")]
+    image, batch = records
+    assert image.digit == int(labels[60002]) and image.confidence > 0.5
+    assert (
+        log.seen_images(image)[0].shape == (28, 28) and image.model == "models/cache/1/strong.keras"
+    )  # version 1, relative
+    assert batch.summary["rows"] == 5 and batch.image_png is None  # one summary, no pixels
+
+
 def test_predict_without_champion_is_a_clear_error(tmp_path):
     result = digitrec("predict", "x.png", home=tmp_path)
     assert result.returncode == 2 and "no champion model yet" in result.stderr

@@ -121,3 +121,29 @@ def test_int8_runtime_on_request(prefect_harness, home, tmp_path, mnist_arrays, 
     assert len(digits) == 200 and None not in digits
     assert np.mean(np.equal(digits, float_digits)) >= 0.98
     assert "runtime int8" in str(read_artifact("predictions").description)
+
+
+def test_the_flow_logs_its_predictions_unless_told_not_to(prefect_harness, home, tmp_path):
+    from digitrec.loop import log
+    from flows.predict import predict
+
+    seven = "samples/seven.png"
+    predict(inputs=[seven])
+    predict(inputs=[seven], log=False)
+    records = log.read()
+    assert [(r.source, r.input, r.digit) for r in records] == [("flow", "seven.png", 7)]
+    assert log.seen_images(records[0])[0].shape == (28, 28)
+
+
+def test_an_unwritable_log_costs_the_log_entry_not_the_prediction(
+    home, tmp_path, capsys, monkeypatch
+):
+    from digitrec.loop import log
+    from digitrec.pipeline.predict import predict_to_folder
+
+    monkeypatch.setenv("DIGITREC_LOG_MAX_MB", "lots")
+    batch = predict_to_folder(registry.resolve_model(), ["samples/seven.png"], 3, False, "auto")
+    assert batch.predictions[0].digit == 7
+    assert "not logged: DIGITREC_LOG_MAX_MB='lots'" in capsys.readouterr().err
+    monkeypatch.delenv("DIGITREC_LOG_MAX_MB")
+    assert log.read() == []

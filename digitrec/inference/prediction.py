@@ -65,6 +65,15 @@ class Prediction:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Readings:
+    """Every input's prediction, and the 28x28 uint8 images the model saw for it (none on error),
+    which the prediction log keeps."""
+
+    predictions: list[Prediction]
+    seen: list[list[np.ndarray]]
+
+
 def predict_inputs(
     model_path: Path | str,
     inputs: Sequence[str | Path] | str | Path,
@@ -74,6 +83,21 @@ def predict_inputs(
     runtime: str = "auto",
     roots: Sequence[Path] | None = None,
 ) -> list[Prediction]:
+    """Predict every input (see `read_inputs`); the predictions alone."""
+    return read_inputs(
+        model_path, inputs, top_k, save_preprocessed_to, multi_digit, runtime, roots
+    ).predictions
+
+
+def read_inputs(
+    model_path: Path | str,
+    inputs: Sequence[str | Path] | str | Path,
+    top_k: int = DEFAULT_TOP_K,
+    save_preprocessed_to: Path | str | None = None,
+    multi_digit: bool | None = None,
+    runtime: str = "auto",
+    roots: Sequence[Path] | None = None,
+) -> Readings:
     """Predict every input with one model load and one batched `model.predict` call.
 
     `roots`: read files only under these folders (the flow's allowed input roots); None reads
@@ -99,7 +123,8 @@ def predict_inputs(
     else:
         scores = None
     threshold = gate.threshold if gate is not None else None
-    return list(assemble(items, prepared, probabilities, top_k, scores, threshold))
+    predictions = list(assemble(items, prepared, probabilities, top_k, scores, threshold))
+    return Readings(predictions, [images for images, _, _ in prepared])
 
 
 def prepare(

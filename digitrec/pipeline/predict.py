@@ -1,12 +1,15 @@
-"""Prediction step of the predict flow: every input predicted into a new predictions folder."""
+"""Prediction step of the predict flow and the CLI: every input predicted, and each prediction
+appended to the prediction log (unless the caller turns the log off)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitrec.inference.prediction import Prediction, predict_inputs, write_predictions_csv
+from digitrec.inference.prediction import Prediction, Readings, read_inputs, write_predictions_csv
+from digitrec.loop import log
 from digitrec.storage import new_stamped_dir, predictions_dir
 
 
@@ -22,6 +25,34 @@ class PredictionBatch:
         return sum(1 for p in self.predictions if p.error)
 
 
+def log_readings(readings: Readings, source: str, model_path: Path | str) -> int:
+    """Append a predict call's records to the prediction log; how many were written.
+
+    A log that cannot be written (full disk, bad retention setting) costs the log entry, never
+    the prediction: the caller still gets its answers, and stderr says what was not logged."""
+    try:
+        records = log.records_from(readings.predictions, readings.seen, source, str(model_path))
+        log.append(records)
+    except (OSError, ValueError) as error:
+        print(f"warning: predictions not logged: {error}", file=sys.stderr)
+        return 0
+    return len(records)
+
+
+def predict_and_log(
+    model_path: Path | str,
+    inputs: Sequence[str | Path],
+    source: str,
+    log_predictions: bool = True,
+    **options,
+) -> list[Prediction]:
+    """`read_inputs(model_path, inputs, **options)`, logged under `source` when asked."""
+    readings = read_inputs(model_path, inputs, **options)
+    if log_predictions:
+        log_readings(readings, source, model_path)
+    return readings.predictions
+
+
 def predict_to_folder(
     model_path: str,
     inputs: list[str],
@@ -29,13 +60,16 @@ def predict_to_folder(
     save_preprocessed: bool,
     runtime: str,
     roots: Sequence[Path] | None = None,
+    log_predictions: bool = True,
 ) -> PredictionBatch:
     """Predict every input into predictions/<time>-<id>/ (predictions.csv, seen/ on request);
     with `roots`, files outside those folders are refused unread."""
     out_dir = new_stamped_dir(predictions_dir())
-    predictions = predict_inputs(
+    predictions = predict_and_log(
         model_path,
         inputs,
+        "flow",
+        log_predictions,
         top_k=top_k,
         save_preprocessed_to=out_dir / "seen" if save_preprocessed else None,
         runtime=runtime,
