@@ -82,12 +82,19 @@ server: $(STAMP) mlflow-server
 		sleep 1; \
 	done; echo "no answer from $(API_URL)/health after $(SERVER_WAIT_S) s; see $(SERVER_LOG)"; exit 1
 
-# `mlflow server` on the embedded store (tracking, registry, artifacts proxied), in the background.
+# `mlflow server` on the embedded store (tracking, registry, artifacts proxied), in the background;
+# with DB=postgres its backend store is the `mlflow` database of the same local PostgreSQL.
 mlflow-server: $(STAMP)
 	@if $(MLFLOW_UP); then echo "MLflow server already up: $(MLFLOW_URL)"; exit 0; fi; \
 	mkdir -p $(DIGITREC_HOME)/mlflow/artifacts; \
+	store=sqlite:///$(DIGITREC_HOME)/mlflow/mlflow.db; \
+	if [ "$(DB)" = postgres ]; then \
+		bash deployments/postgres.sh start --dir $(PG_DIR) --port $(PG_PORT) >/dev/null || exit 1; \
+		store=$$(bash deployments/postgres.sh mlflow-url --dir $(PG_DIR) --port $(PG_PORT)); \
+		echo "MLflow backend store: PostgreSQL database mlflow on $(HOST):$(PG_PORT)"; \
+	fi; \
 	setsid nohup $(BIN)/mlflow server --host $(HOST) --port $(MLFLOW_PORT) \
-		--backend-store-uri sqlite:///$(DIGITREC_HOME)/mlflow/mlflow.db \
+		--backend-store-uri $$store \
 		--artifacts-destination $(DIGITREC_HOME)/mlflow/artifacts \
 		>$(MLFLOW_LOG) 2>&1 & echo $$! >$(MLFLOW_PID); \
 	for i in $$(seq $(SERVER_WAIT_S)); do \

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A local PostgreSQL for the Prefect server, listening on 127.0.0.1 only. Idempotent: installs
-# Debian's postgresql when it is missing, creates the data folder, the `prefect` role and
-# database (with pg_trgm) on first use, starts it when it is not running, and prints the
-# server's connection URL as the last line of stdout (progress goes to stderr).
+# A local PostgreSQL for the Prefect and MLflow servers, listening on 127.0.0.1 only. Idempotent:
+# installs Debian's postgresql when it is missing, creates the data folder, the `prefect` role and
+# database (with pg_trgm) and the `mlflow` role and database on first use, starts it when it is
+# not running, and prints the Prefect server's connection URL as the last line of stdout
+# (progress goes to stderr); `mlflow-url` prints MLflow's backend-store URI.
 #
-#   deployments/postgres.sh [start|stop|status|url] [--dir DIR] [--port PORT]
+#   deployments/postgres.sh [start|stop|status|url|mlflow-url] [--dir DIR] [--port PORT]
 #   export PREFECT_SERVER_DATABASE_CONNECTION_URL=$(deployments/postgres.sh start)
+#   mlflow server --backend-store-uri "$(deployments/postgres.sh mlflow-url)" ...
 #
 # DIR (default var/postgres, env DIGITREC_PG_DIR) holds data/, the socket, postgres.log and a
 # generated password; PORT defaults to 5433 (env DIGITREC_PG_PORT). As root, PostgreSQL runs as
@@ -17,13 +19,13 @@ DIR=${DIGITREC_PG_DIR:-var/postgres}
 PORT=${DIGITREC_PG_PORT:-5433}
 MIN_VERSION=14 # Prefect 3 needs PostgreSQL 14.9+ (Debian 12 ships 15)
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 say() { echo "postgres.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 while [[ $# -gt 0 ]]; do
   case $1 in
-    start | stop | status | url) ACTION=$1 ;;
+    start | stop | status | url | mlflow-url) ACTION=$1 ;;
     --dir) DIR=${2:?--dir needs a folder}; shift ;;
     --port) PORT=${2:?--port needs a number}; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -100,19 +102,20 @@ sql() {
     as_owner "$BIN/psql" -h "$DIR" -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qtAX "$@"
 }
 
+# A role and a database of the same name, owned by it (one per server: prefect, mlflow).
 create_database() {
-  local secret=$1
-  if [[ -z $(sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = 'prefect'") ]]; then
-    sql -d postgres -c "CREATE ROLE prefect LOGIN"
+  local name=$1 secret=$2
+  if [[ -z $(sql -d postgres -c "SELECT 1 FROM pg_roles WHERE rolname = '$name'") ]]; then
+    sql -d postgres -c "CREATE ROLE $name LOGIN"
   fi
-  sql -d postgres -c "ALTER ROLE prefect PASSWORD '$secret'"
-  if [[ -z $(sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'prefect'") ]]; then
-    sql -d postgres -c "CREATE DATABASE prefect OWNER prefect"
+  sql -d postgres -c "ALTER ROLE $name PASSWORD '$secret'"
+  if [[ -z $(sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$name'") ]]; then
+    sql -d postgres -c "CREATE DATABASE $name OWNER $name"
   fi
-  sql -d prefect -c "CREATE EXTENSION IF NOT EXISTS pg_trgm"
 }
 
 url() { echo "postgresql+asyncpg://prefect:$1@127.0.0.1:$PORT/prefect"; }
+mlflow_url() { echo "postgresql+psycopg://mlflow:$1@127.0.0.1:$PORT/mlflow"; }
 
 BIN=$(find_bin)
 case $ACTION in
@@ -121,7 +124,9 @@ case $ACTION in
     start_server
     secret=$(password)
     [[ $secret =~ ^[A-Za-z0-9._~-]+$ ]] || die "the password may hold only A-Z a-z 0-9 . _ ~ -"
-    create_database "$secret"
+    create_database prefect "$secret"
+    sql -d prefect -c "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+    create_database mlflow "$secret"
     url "$secret"
     ;;
   stop)
@@ -136,5 +141,8 @@ case $ACTION in
     ;;
   url)
     url "$(password)"
+    ;;
+  mlflow-url)
+    mlflow_url "$(password)"
     ;;
 esac

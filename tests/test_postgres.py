@@ -190,3 +190,57 @@ def test_a_predict_run_is_stored_in_postgres(database, served, mnist_arrays, tmp
     (prediction,) = json.loads(rows) if isinstance(rows, str) else rows
     assert prediction["input"] == str(png) and prediction["error"] is None
     assert prediction["read"].startswith(f"{label} (")  # the served champion read the digit
+
+
+@pytest.fixture(scope="module")
+def mlflow_on_postgres(database, tmp_path_factory) -> Iterator[dict]:
+    """`mlflow server` with its backend store in the `mlflow` database, as `make server
+    DB=postgres` starts it; yields its URL and that database's URI."""
+    urls = postgres("mlflow-url", database["folder"], database["port"])
+    assert urls.returncode == 0, urls.stderr
+    store = urls.stdout.strip().splitlines()[-1]
+    root = tmp_path_factory.mktemp("pg-mlflow")
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1",
+        "--port", url.rsplit(":", 1)[1], "--workers", "1", "--backend-store-uri", store,
+        "--artifacts-destination", str(root / "artifacts"),
+    ]  # fmt: skip
+    log = root / "server.log"
+    process = start(command, dict(os.environ), log)
+
+    def healthy() -> bool:
+        alive(process, log)
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(healthy, START_S, "mlflow server on PostgreSQL")
+        yield {"url": url, "store": store}
+    finally:
+        stop(process)
+
+
+def test_mlflow_keeps_its_registry_in_its_own_database(
+    database, mlflow_on_postgres, strong_model_path, tmp_path, monkeypatch
+):
+    assert re.fullmatch(
+        rf"postgresql\+psycopg://mlflow:[\w.~-]+@127\.0\.0\.1:{database['port']}/mlflow",
+        mlflow_on_postgres["store"],
+    )
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_on_postgres["url"])
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "trainer"))
+    record = {"run_id": "strong", "model_path": str(strong_model_path)}
+    assert registry.register(record, promote=True)["version"] == 1
+    # Another machine, with an empty cache, serves the champion from the server.
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "worker"))
+    assert registry.sync()["version"] == 1
+    assert registry.resolve_model("champion").read_bytes() == strong_model_path.read_bytes()
+    postgres_url = mlflow_on_postgres["store"].replace("+psycopg", "+asyncpg")
+    (alias,) = query(postgres_url, "SELECT name, alias, version FROM registered_model_aliases")
+    assert dict(alias) == {"name": "digitrec", "alias": "champion", "version": 1}
+    # The Prefect database holds none of MLflow's tables: each server has its own.
+    tables = query(database["url"], "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    assert "registered_models" not in {row["tablename"] for row in tables}
