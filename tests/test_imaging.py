@@ -18,7 +18,7 @@ from digitrec.inference.files import (
     read_image,
 )
 from digitrec.inference.preprocess import stroke_width, to_mnist
-from digitrec.inference.segment import split_digits
+from digitrec.inference.segment import read_digits, split_digits
 
 # ---- helpers (also used by tests/test_prediction.py) ------------------------------------
 
@@ -315,3 +315,16 @@ def test_pieces_come_left_to_right():
     thin, round_ = split_digits(page)
     assert ink_crop(thin).shape[1] < ink_crop(thin).shape[0] / 3
     assert abs(ink_crop(round_).shape[1] - ink_crop(round_).shape[0]) < 10
+
+
+def test_read_digits_gives_what_splitting_then_to_mnist_gives(mnist_test_digits):
+    rng = np.random.default_rng(6)
+    images, _ = mnist_test_digits
+    for digit in images[:20]:  # one digit: one ink pass, the same 28x28 as to_mnist
+        photo = photo_like(digit, rng)
+        (image,) = read_digits(photo)
+        assert np.array_equal(image, to_mnist(photo))
+    number = number_image(images[:3], rng)
+    expected = [to_mnist(piece) for piece in split_digits(number)]
+    assert len(expected) == 3
+    assert all(np.array_equal(a, b) for a, b in zip(read_digits(number), expected, strict=True))

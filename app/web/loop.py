@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import queue
+import sys
+import threading
 from dataclasses import dataclass
 
 from app.web.inputs import InputError
@@ -24,17 +27,48 @@ class FeedbackFields:
     reviewer: str
 
 
-def log_reading(reading: Reading) -> str:
-    """Append the reading to the prediction log; its id there (feedback refers to it)."""
+class LogWriter:
+    """Appends the page's log records from one background thread, in batches, so no request
+    waits on the log's file lock or disk; `flush` waits for everything queued so far."""
+
+    def __init__(self) -> None:
+        self.pending: queue.Queue[list[log.LoggedPrediction]] = queue.Queue()
+        self.thread = threading.Thread(target=self.run, name="prediction-log", daemon=True)
+        self.thread.start()
+
+    def put(self, records: list[log.LoggedPrediction]) -> None:
+        self.pending.put(records)
+
+    def flush(self) -> None:
+        self.pending.join()
+
+    def run(self) -> None:
+        while True:
+            batches = [self.pending.get()]
+            while not self.pending.empty():
+                batches.append(self.pending.get_nowait())
+            try:
+                log.append([record for batch in batches for record in batch])
+            except (OSError, ValueError) as error:  # the reading was served; only its log is lost
+                print(f"warning: {len(batches)} predictions not logged: {error}", file=sys.stderr)
+            finally:
+                for _ in batches:
+                    self.pending.task_done()
+
+
+def log_reading(reading: Reading, writer: LogWriter) -> str:
+    """Queue the reading for the prediction log; its id there (feedback refers to it)."""
     records = log.records_from(
         [reading.prediction], [list(reading.images)], source=SOURCE, model=reading.model.run_id
     )
-    log.append(records)
+    writer.put(records)
     return records[0].id
 
 
-def recent(n: int) -> list[dict]:
-    """The log's latest `n` records, newest first, with the strip of images the model saw."""
+def recent(n: int, writer: LogWriter) -> list[dict]:
+    """The log's latest `n` records (all queued ones written first), newest first, with the
+    strip of images the model saw."""
+    writer.flush()
     return [dataclasses.asdict(record) for record in reversed(log.recent(n))]
 
 

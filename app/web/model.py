@@ -15,10 +15,9 @@ import numpy as np
 from digitrec import registry
 from digitrec.arrays import model_input
 from digitrec.inference.prediction import Prediction, digit_prediction, number_prediction
-from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import Gate, load_gate, verdict
 from digitrec.inference.runtimes import Predictor, load_predictor
-from digitrec.inference.segment import split_digits
+from digitrec.inference.segment import read_digits
 
 CHECK_EVERY_S = 1.0
 TOP_K = 3
@@ -75,9 +74,7 @@ class Champion:
         """Predict one drawing or photo: a digit, or a number when it splits into several."""
         model = self.current()
         gray = shrink(gray)  # (H, W), longer side <= MAX_SIDE
-        pieces = split_digits(gray)
-        sources = pieces if len(pieces) > 1 else [gray]
-        images = np.stack([to_mnist(source) for source in sources])  # (k, 28, 28)
+        images = np.stack(read_digits(gray))  # (k, 28, 28)
         with self.run_lock:
             probabilities = model.predictor(model_input(images))  # (k, 10)
             gate = model.gate

@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import cv2
@@ -25,6 +28,9 @@ STATIC = Path(__file__).resolve().parent / "static"
 MAX_JSON_BYTES = 64 * 1024
 KEPT_READINGS = 512  # recent readings kept in memory, so feedback never sends an image back
 RECENT_MAX = 100
+# Drawings are read first come, first served by two threads (OpenCV and LiteRT release the GIL;
+# more threads would only share the two cores and the lock, so every request would finish late).
+READERS = 2
 CHAMPION_FIELDS = (
     "run_id",
     "version",
@@ -40,7 +46,18 @@ CHAMPION_FIELDS = (
 def create_app(model: str = "champion") -> FastAPI:
     """The app serving `model` ('champion' follows promotions; a run id or .keras path pins)."""
     cv2.setNumThreads(1)  # requests run side by side; OpenCV's own threads would only fight them
-    app = FastAPI(title="digitrec", docs_url=None, redoc_url=None, openapi_url=None)
+    readers = ThreadPoolExecutor(READERS, thread_name_prefix="reader")
+    writer = loop.LogWriter()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        readers.shutdown()
+        writer.flush()  # nothing served goes unlogged at shutdown
+
+    app = FastAPI(
+        title="digitrec", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
     app.add_middleware(Guard, credentials=auth_from_env())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     champion = Champion(model)
@@ -79,7 +96,9 @@ def create_app(model: str = "champion") -> FastAPI:
     async def predict(request: Request) -> JSONResponse:
         start = time.perf_counter()
         name, data = upload(request.headers.get("content-type", ""), await read_body(request))
-        reading, prediction_id = await run_in_threadpool(read_and_log, champion, data, name)
+        reading, prediction_id = await asyncio.get_running_loop().run_in_executor(
+            readers, read_and_log, champion, data, name, writer
+        )
         readings[prediction_id] = reading
         while len(readings) > KEPT_READINGS:
             readings.popitem(last=False)
@@ -100,12 +119,14 @@ def create_app(model: str = "champion") -> FastAPI:
 
     @app.get("/api/recent")
     def recent(n: int = 20) -> dict:
-        return {"predictions": loop.recent(max(1, min(n, RECENT_MAX)))}
+        return {"predictions": loop.recent(max(1, min(n, RECENT_MAX)), writer)}
 
     return app
 
 
-def read_and_log(champion: Champion, data: bytes, name: str) -> tuple[Reading, str]:
+def read_and_log(
+    champion: Champion, data: bytes, name: str, writer: loop.LogWriter
+) -> tuple[Reading, str]:
     """Decode, predict and log (one worker-thread hop); a blank or unreadable drawing is the
     client's error (4xx)."""
     gray = decode(data, name)  # (H, W)
@@ -113,7 +134,7 @@ def read_and_log(champion: Champion, data: bytes, name: str) -> tuple[Reading, s
         reading = champion.read(gray, name)
     except ImageError as error:
         raise InputError(422 if "blank" in str(error) else 400, str(error)) from error
-    return reading, loop.log_reading(reading)
+    return reading, loop.log_reading(reading, writer)
 
 
 def reading_json(prediction_id: str, reading: Reading) -> dict:

@@ -22,12 +22,12 @@ import numpy as np
 
 from digitrec.arrays import model_input
 from digitrec.constants import LABEL_NAMES, NUM_CLASSES
-from digitrec.inference.files import ImageError, decode_image, read_image
+from digitrec.inference.files import ImageError, decode_image, encode_png, read_image
 from digitrec.inference.inputs import InputItem, expand_inputs
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import load_gate, verdict
-from digitrec.inference.segment import split_digits
-from digitrec.storage import write_text_atomic
+from digitrec.inference.segment import read_digits
+from digitrec.storage import write_bytes_atomic, write_text_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
 DEFAULT_TOP_K = 3
@@ -137,16 +137,13 @@ def prepare(
         return [item.pixels], bool(multi_digit), None
     try:
         gray = read_image(item.path) if item.data is None else decode_image(item.data, item.name)
-        pieces = split_digits(gray) if multi_digit is not False else [gray]
-        as_number = multi_digit is True or len(pieces) > 1
-        sources = pieces if len(pieces) > 1 else [gray]
-        images = [
-            to_mnist(source, save_to=saved_name(save_dir, index, item, j, len(sources)))
-            for j, source in enumerate(sources)
-        ]
+        images = read_digits(gray) if multi_digit is not False else [to_mnist(gray)]
+        for j, image in enumerate(images):
+            if (path := saved_name(save_dir, index, item, j, len(images))) is not None:
+                write_bytes_atomic(path, encode_png(image))
     except (ImageError, OSError, cv2.error) as error:
         return [], False, str(error)
-    return images, as_number, None
+    return images, multi_digit is True or len(images) > 1, None
 
 
 def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, pieces: int):
