@@ -16,7 +16,7 @@ from digitrec.pipeline.records import RunSummary, TrainingRun
 from digitrec.pipeline.training import ranked
 from flows.ensemble import train_ensemble
 from tasks.calibration import calibrate_model
-from tasks.data import prepare_data, validate_data, visualize_data
+from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
 from tasks.registration import register_model
@@ -40,6 +40,7 @@ def train(
     promote: bool = True,
     members: Annotated[int | None, Field(ge=2, le=64)] = None,
     dask_address: str | None = None,
+    feedback: bool | None = None,
 ) -> RunSummary:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
@@ -59,6 +60,8 @@ def train(
             profile, a single model elsewhere).
         dask_address: Scheduler of an existing Dask cluster for the ensemble members (else
             DIGITREC_DASK_ADDRESS, else a local cluster sized to this machine's cores).
+        feedback: Train on the feedback store's reviewed digits too, and score on its fixed
+            held-out quarter (empty: whenever the store has rows).
     """
     plan = get_profile(
         profile,
@@ -71,7 +74,8 @@ def train(
     data = prepare_data(data_dir)
     validation = validate_data(data, run_dir)
     visualize_data(data, run_dir)
-    run = split_data(data, run_dir, plan.validation_fraction, seed)
+    reviewed = use_feedback(run_dir, feedback)
+    run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed)
 
     # Baseline, then improved candidates on the same short budget: the best one is retrained.
     baseline = train_stage("baseline", replace(plan.baseline, seed=seed), run)
@@ -109,7 +113,7 @@ def train(
             "training, over this profile's time budget. Set cv_folds to turn it on."
         )
     submission = make_submission(model.model_path, run)
-    registration = register_model(run, final, evaluation, submission, profile, promote)
+    registration = register_model(run, final, evaluation, submission, profile, promote, reviewed)
     outcome = TrainingRun(
         profile,
         data,

@@ -10,7 +10,8 @@ from prefect.cache_policies import NO_CACHE
 from digitrec import markdown as md
 from digitrec.data.sources import DataPaths
 from digitrec.pipeline import data
-from digitrec.pipeline.records import DataCheck
+from digitrec.pipeline.feedback import gather_feedback
+from digitrec.pipeline.records import DataCheck, FeedbackData
 from tasks.artifacts import publish_markdown
 
 
@@ -41,3 +42,34 @@ def visualize_data(paths: DataPaths, run_dir: Path) -> dict[str, str]:
     body = "\n".join(md.image(Path(p).read_bytes(), name) for name, p in figures.items())
     publish_markdown("data-figures", "# Training data\n\n" + body, "Data visualization")
     return figures
+
+
+@task(cache_policy=NO_CACHE)
+def use_feedback(run_dir: Path, use: bool | None) -> FeedbackData:
+    """The feedback store's reviewed digits for this run, checked (rows that fail are
+    quarantined, never used) and split into training rows and a fixed held-out part."""
+    result = gather_feedback(run_dir, use)
+    lines = [
+        "# Feedback",
+        "",
+        f"Used: **{'yes' if result.used else 'no'}** ({result.reason}).",
+        "",
+        md.table(
+            [
+                {
+                    "rows in the store": result.rows,
+                    "training": result.train_rows,
+                    "held out": result.holdout_rows,
+                    "not a digit (gate)": result.not_a_digit,
+                    "quarantined": result.quarantined,
+                },
+            ]
+        ),  # fmt: skip
+    ]
+    if result.quarantined:
+        lines += ["", f"Quarantined rows and reasons: `{run_dir / 'feedback_quarantine.json'}`."]
+    if result.validation:
+        lines += ["", result.validation]
+    publish_markdown("feedback", "\n".join(lines), "Feedback rows used by this run")
+    print(f"feedback: {result.reason}; used: {result.used}")
+    return result

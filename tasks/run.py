@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from digitrec.data.sources import DataPaths
 from digitrec.pipeline import run
-from digitrec.pipeline.records import RunContext
+from digitrec.pipeline.records import FeedbackData, RunContext
 
 
 @task(cache_policy=NO_CACHE)
@@ -21,6 +21,9 @@ def start_run(profile: str) -> Path:
 
 
 @task(cache_policy=NO_CACHE)
-def split_data(data: DataPaths, run_dir: Path, fraction: float, seed: int) -> RunContext:
-    """The stratified train/validation split every stage shares."""
-    return run.split_data(data, run_dir, fraction, seed)
+def split_data(
+    data: DataPaths, run_dir: Path, fraction: float, seed: int, feedback: FeedbackData
+) -> RunContext:
+    """The content-hash train/validation split every stage shares, plus the feedback's rows."""
+    path = Path(feedback.path) if feedback.used and feedback.path else None
+    return run.split_data(data, run_dir, fraction, seed, path)

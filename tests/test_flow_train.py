@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -40,15 +41,27 @@ def read_artifact(key: str):
     return asyncio.run(latest())
 
 
+FEEDBACK_ROWS = 40
+
+
 @pytest.fixture(scope="module")
-def first_run(prefect_harness, tmp_path_factory, medium_kaggle_dir):
-    """One tiny training run (the first in its home, so no champion yet), shared by the tests
-    below: (result, run folder, home). Its home stays set for the whole module."""
+def first_run(prefect_harness, tmp_path_factory, medium_kaggle_dir, mnist_arrays):
+    """One tiny training run (the first in its home, so no champion yet; 40 reviewed digits in
+    its feedback store), shared by the tests below: (result, run folder, home). Its home stays
+    set for the whole module."""
+    from digitrec.loop import feedback
     from flows.training import train
 
     home = tmp_path_factory.mktemp("train-flow") / "home"
+    images, labels = mnist_arrays
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIGITREC_HOME", str(home))
+        feedback.add(
+            [
+                feedback.FeedbackRow.new(str(int(labels[i])), images[i], "review", "tester")
+                for i in range(61_000, 61_000 + FEEDBACK_ROWS)
+            ]
+        )
         result = train(data_dir=str(medium_kaggle_dir), epochs=3, batch_size=64, seed=0)
         yield result, home / "runs" / result.run_dir.split("/")[-1], home
 
@@ -218,3 +231,38 @@ def test_bad_data_fails_the_run_and_keeps_the_champion(
     assert not any(home.glob("runs/*/model.keras"))
     stored = json.loads(next(home.glob("runs/*/validation.json")).read_text())
     assert stored["success"] is False
+
+
+def test_reviewed_digits_train_and_score_the_model(first_run):
+    _, run_dir, _ = first_run
+    with np.load(run_dir / "feedback.npz") as saved:
+        trained, held = len(saved["train_labels"]), len(saved["holdout_labels"])
+    assert trained + held == FEEDBACK_ROWS and held > 0
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert evaluation["feedback_rows"] == held and 0 <= evaluation["feedback_accuracy"] <= 1
+    report = (run_dir / "report.md").read_text()
+    assert "reviewed production digits (feedback holdout)" in report
+    registration = json.loads((run_dir / "registration.json").read_text())
+    assert len(registration["data_fingerprint"]["feedback"]) == 64  # sha256 of the rows used
+    artifact = read_artifact("feedback")
+    assert artifact is not None and "Used: **yes**" in artifact.data
+
+
+def test_a_promotion_emits_its_event(first_run):
+    from prefect.client.orchestration import get_client
+
+    result, _, _ = first_run
+    assert result.champion
+
+    async def promoted() -> list[dict]:
+        body = {"filter": {"event": {"name": ["digitrec.model.promoted"]}}, "limit": 10}
+        async with get_client() as client:
+            response = await client._client.post("/events/filter", json=body)
+            response.raise_for_status()
+            return response.json()["events"]
+
+    deadline = time.monotonic() + 30
+    while not (events := asyncio.run(promoted())) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert events, "no digitrec.model.promoted event reached the server"
+    assert any(e["payload"]["run_id"] == result.run_dir.split("/")[-1] for e in events)

@@ -61,3 +61,23 @@ def stratified_folds(labels, folds: int, seed: int) -> list[tuple[np.ndarray, np
         raise SplitError(f"{folds} folds need at least {folds} images of each digit present")
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros((y.size, 1)), y))
+
+
+def content_buckets(images: np.ndarray) -> np.ndarray:
+    """A number in [0, 1) per image from a hash of its pixels: the same image always gets the
+    same number, whatever the file's order, the seed or the profile."""
+    import hashlib
+
+    flat = np.ascontiguousarray(images.reshape(len(images), -1), dtype=np.uint8)  # (N, 784)
+    heads = [hashlib.sha256(row.tobytes()).digest()[:8] for row in flat]
+    return np.array([int.from_bytes(h, "big") / 2**64 for h in heads])  # (N,)
+
+
+def content_split(images: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Train and validation row indices chosen by content hash: the rows whose bucket is below
+    `fraction`. A smaller fraction's validation rows are inside a larger one's, so the rows below
+    COMPARISON_FRACTION are never trained on by any run (the champion comparison set)."""
+    if not 0 < fraction < 1:
+        raise SplitError(f"validation fraction must be in (0, 1), got {fraction}")
+    held = content_buckets(images) < fraction  # (N,) bool
+    return np.flatnonzero(~held), np.flatnonzero(held)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from digitrec.arrays import accuracy
 from digitrec.evaluation import figures, metrics
 from digitrec.pipeline.data import save_figures
 from digitrec.pipeline.records import Evaluation, Holdout, RunContext, StageResult, plain
-from digitrec.pipeline.run import probabilities, validation_rows
+from digitrec.pipeline.run import feedback_holdout, probabilities, validation_rows
 from digitrec.storage import write_json_atomic
 
 
@@ -19,12 +20,16 @@ def evaluate_model(
     cm = metrics.confusion(y_val, y_pred)
     wrong = metrics.misclassified_indices(y_val, probs)
     holdout = metrics.accuracy_summary(y_val, probs, seed=run.seed, resamples=bootstrap_resamples)
+    x_fb, y_fb = feedback_holdout(run)
+    feedback_accuracy = accuracy(y_fb, probabilities(model_path, x_fb)) if len(y_fb) else None
     result = Evaluation(
         holdout=Holdout(**holdout),
         confusion_matrix=cm.tolist(),
         classification_report=metrics.classification_table(y_val, y_pred),
         most_confused=metrics.most_confused_pairs(cm),
         comparison=[stage.comparison_row() for stage in stages],
+        feedback_accuracy=feedback_accuracy,
+        feedback_rows=len(y_fb),
     )
     save_figures(
         run.run_dir,

@@ -26,10 +26,28 @@ class RunContext:
     data: DataPaths
     split_path: Path
     seed: int
+    validation_fraction: float = 0.1
+    feedback_path: Path | None = None  # feedback.npz: training and held-out reviewed digits
 
     @property
     def run_id(self) -> str:
         return self.run_dir.name
+
+
+@dataclass(frozen=True)
+class FeedbackData:
+    """The feedback store's part in a run: how many reviewed rows, how they were used."""
+
+    used: bool
+    reason: str
+    rows: int = 0
+    train_rows: int = 0
+    holdout_rows: int = 0
+    not_a_digit: int = 0
+    quarantined: int = 0
+    fingerprint: str | None = None
+    path: str | None = None  # feedback.npz
+    validation: str = ""  # the Great Expectations report, markdown
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,8 @@ class Evaluation:
     classification_report: list[dict]
     most_confused: list[dict]
     comparison: list[dict]
+    feedback_accuracy: float | None = None  # on the held-out reviewed production digits
+    feedback_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -6,27 +6,54 @@ from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from digitrec.arrays import accuracy
 from digitrec.data.kaggle import file_fingerprint
-from digitrec.pipeline.records import Evaluation, Registration, RunContext, StageResult, plain
-from digitrec.pipeline.run import probabilities, validation_rows
+from digitrec.data.split import content_buckets
+from digitrec.pipeline.records import (
+    Evaluation,
+    FeedbackData,
+    Registration,
+    RunContext,
+    StageResult,
+    plain,
+)
+from digitrec.pipeline.run import feedback_holdout, probabilities, validation_rows
 from digitrec.pipeline.tracking import fail_tracking, start_tracking
 from digitrec.registry import decide_promotion, register
 from digitrec.registry.store import Judge
 from digitrec.storage import write_json_atomic
 
 
-def champion_judge(run: RunContext, accuracy_now: float, seen: dict) -> Judge:
-    """Compare with the current champion on this run's validation split; called under the
-    registry lock, so the champion cannot change between the comparison and the alias move."""
+def comparison_rows(run: RunContext, champion_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rows both models are scored on: this run's validation rows that are also below the
+    champion's validation fraction (content-hash splits nest, so neither model trained on any
+    of them), plus the held-out reviewed production digits."""
+    x_val, y_val = validation_rows(run)
+    if champion_fraction < run.validation_fraction:
+        inside = content_buckets(x_val) < champion_fraction  # (N_val,) bool
+        x_val, y_val = x_val[inside], y_val[inside]
+    x_fb, y_fb = feedback_holdout(run)
+    return np.concatenate([x_val, x_fb]), np.concatenate([y_val, y_fb])
+
+
+def champion_judge(run: RunContext, model_path: Path, seen: dict) -> Judge:
+    """Score the candidate and the current champion on the same rows (`comparison_rows`);
+    called under the registry lock, so the champion cannot change between the comparison and
+    the alias move."""
 
     def judge(current: dict | None) -> tuple[bool, str]:
         if current is None or not Path(current["model_path"]).is_file():
-            return decide_promotion(accuracy_now, None)
-        x_val, y_val = validation_rows(run)
+            return decide_promotion(float("nan"), None)
+        fraction = float(current.get("validation_fraction") or run.validation_fraction)
+        x, y = comparison_rows(run, fraction)
         seen["run_id"] = current.get("run_id")
-        seen["accuracy"] = accuracy(y_val, probabilities(current["model_path"], x_val))
-        return decide_promotion(accuracy_now, seen["accuracy"])
+        seen["rows"] = len(y)
+        seen["candidate"] = accuracy(y, probabilities(model_path, x))
+        seen["accuracy"] = accuracy(y, probabilities(current["model_path"], x))
+        earned, why = decide_promotion(seen["candidate"], seen["accuracy"])
+        return earned, f"{why} on the same {len(y)} rows"
 
     return judge
 
@@ -39,6 +66,7 @@ def register_run(
     profile: str,
     promote: bool,
     tags: dict[str, str],
+    feedback: FeedbackData,
 ) -> Registration:
     """Open the run's MLflow run, register the model as a version, and move `champion` to it
     only if it beats the champion (and `promote`)."""
@@ -52,16 +80,25 @@ def register_run(
         "architecture": final.architecture,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "data_fingerprint": {
-            name: file_fingerprint(path)
-            for name, path in (("train_csv", run.data.train_csv), ("test_csv", run.data.test_csv))
+            **{
+                name: file_fingerprint(path)
+                for name, path in (
+                    ("train_csv", run.data.train_csv),
+                    ("test_csv", run.data.test_csv),
+                )
+            },
+            "feedback": feedback.fingerprint if feedback.used else "none",
         },
+        "validation_fraction": run.validation_fraction,
         "val_accuracy": accuracy_now,
+        "feedback_accuracy": evaluation.feedback_accuracy,
         "hidden_test_accuracy": hidden_test_accuracy,
         "prefect_flow_run_url": tags.get("prefect.flow_run_url"),
     }
     seen: dict = {}
     try:
-        result = register(record, promote, champion_judge(run, accuracy_now, seen))
+        judge = champion_judge(run, Path(record["model_path"]), seen)
+        result = register(record, promote, judge)
     except BaseException:
         fail_tracking(mlflow_run_id)
         raise

@@ -83,6 +83,10 @@ def accuracy_rows(outcome: TrainingRun) -> list[dict]:
         rows.append(
             row("hidden test (held-back answers)", hidden, None, None, outcome.submission.rows)
         )
+    reviewed = outcome.evaluation.feedback_accuracy
+    if reviewed is not None:
+        n = outcome.evaluation.feedback_rows
+        rows.append(row("reviewed production digits (feedback holdout)", reviewed, None, None, n))
     return rows
 
 

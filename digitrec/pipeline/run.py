@@ -8,7 +8,7 @@ import numpy as np
 
 from digitrec.data.kaggle import Digits, load_csv
 from digitrec.data.sources import DataPaths
-from digitrec.data.split import stratified_split
+from digitrec.data.split import content_split
 from digitrec.pipeline.records import RunContext
 from digitrec.storage import new_stamped_dir, runs_dir, write_with
 
@@ -20,20 +20,53 @@ def new_run_dir(profile: str) -> Path:
     return run_dir
 
 
-def split_data(data: DataPaths, run_dir: Path, fraction: float, seed: int) -> RunContext:
-    """Stratified train/validation indices, stored so every step uses the same split."""
-    labels = load_csv(data.train_csv, kind="train").labels
-    train_idx, val_idx = stratified_split(labels, fraction, seed)
+def split_data(
+    data: DataPaths, run_dir: Path, fraction: float, seed: int, feedback: Path | None = None
+) -> RunContext:
+    """Train/validation indices chosen by content hash, stored so every step uses the same split.
+
+    The validation rows depend only on the images and `fraction`, never on the seed or the
+    profile, so no run ever trains on another run's validation rows below its own fraction: the
+    champion comparison is fair across seeds and profiles. `feedback`: the run's feedback.npz,
+    whose training part joins the training rows."""
+    train_idx, val_idx = content_split(load_csv(data.train_csv, kind="train").images, fraction)
     path = run_dir / "split.npz"
     write_with(path, lambda tmp: np.savez(tmp, train=train_idx, validation=val_idx))
-    return RunContext(run_dir=run_dir, data=data, split_path=path, seed=seed)
+    return RunContext(
+        run_dir=run_dir,
+        data=data,
+        split_path=path,
+        seed=seed,
+        validation_fraction=fraction,
+        feedback_path=feedback,
+    )
 
 
 def load_split(run: RunContext) -> tuple[Digits, np.ndarray, np.ndarray]:
-    """(train.csv digits, training row indices, validation row indices)."""
+    """(train.csv digits plus the feedback's training rows, training row indices, validation
+    row indices); the feedback rows come after train.csv's and are all training rows."""
     train = load_csv(run.data.train_csv, kind="train")
     with np.load(run.split_path) as split:
-        return train, split["train"], split["validation"]
+        train_idx, val_idx = split["train"], split["validation"]
+    if run.feedback_path is None:
+        return train, train_idx, val_idx
+    with np.load(run.feedback_path) as feedback:
+        extra_x, extra_y = feedback["train_images"], feedback["train_labels"]
+    merged = Digits(
+        np.concatenate([train.images, extra_x]),
+        np.concatenate([train.labels, extra_y]),
+        f"{train.source} + {len(extra_y)} feedback rows",
+    )
+    extra_idx = np.arange(len(train.labels), len(merged.labels))
+    return merged, np.concatenate([train_idx, extra_idx]), val_idx
+
+
+def feedback_holdout(run: RunContext) -> tuple[np.ndarray, np.ndarray]:
+    """The reviewed production digits held out of training: images (K, 28, 28), labels (K,)."""
+    if run.feedback_path is None:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
+    with np.load(run.feedback_path) as feedback:
+        return feedback["holdout_images"], feedback["holdout_labels"]
 
 
 def validation_rows(run: RunContext) -> tuple[np.ndarray, np.ndarray]:

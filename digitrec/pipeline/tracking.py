@@ -83,6 +83,7 @@ def final_metrics(outcome: TrainingRun) -> dict[str, float]:
         "val_log_loss": holdout.log_loss,
         "hidden_test_accuracy": outcome.submission.hidden_test_accuracy,
         "hidden_test_ece": outcome.submission.hidden_test_ece,
+        "feedback_holdout_accuracy": outcome.evaluation.feedback_accuracy,
         "calibration_temperature": outcome.calibration.temperature,
         "calibration_ece_before": outcome.calibration.ece_before,
         "calibration_ece_after": outcome.calibration.ece_after,

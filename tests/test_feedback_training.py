@@ -1,0 +1,94 @@
+"""The feedback store in training: rows checked and validated, split by content hash into
+training rows and a fixed holdout, merged into the run's training rows, and a content-hash
+validation split that no seed or profile changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from digitrec.data.sources import locate_data
+from digitrec.data.split import content_buckets, content_split
+from digitrec.loop import feedback
+from digitrec.pipeline.feedback import HOLDOUT_FRACTION, gather_feedback
+from digitrec.pipeline.run import feedback_holdout, load_split, split_data
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def rows_of(images: np.ndarray, labels: list[str]) -> list[feedback.FeedbackRow]:
+    return [
+        feedback.FeedbackRow.new(label, image, "review", "tester", predicted="3")
+        for image, label in zip(images, labels, strict=True)
+    ]
+
+
+def test_content_split_ignores_order_and_nests(mnist_arrays):
+    images = mnist_arrays[0][:3000]
+    train, val = content_split(images, 0.1)
+    assert 200 < len(val) < 400 and len(train) + len(val) == 3000
+    order = np.random.default_rng(0).permutation(3000)
+    _, shuffled_val = content_split(images[order], 0.1)
+    assert sorted(order[shuffled_val].tolist()) == sorted(val.tolist())  # by content, not place
+    _, smaller = content_split(images, 0.05)
+    assert set(smaller.tolist()) <= set(val.tolist())  # a smaller fraction's rows are inside
+    assert np.array_equal(content_buckets(images[:5]), content_buckets(images[:5].copy()))
+
+
+def test_feedback_is_split_by_content_and_merged_into_training(
+    home, tmp_path, mnist_arrays, small_kaggle_dir
+):
+    images, labels = mnist_arrays
+    chosen = images[60_000:60_080]
+    feedback.add(rows_of(chosen, [str(int(y)) for y in labels[60_000:60_080]]))
+    feedback.add(rows_of(images[60_100:60_103], [feedback.NOT_A_DIGIT] * 3))
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    used = gather_feedback(run_dir, None)
+    assert used.used and used.rows == 83 and used.not_a_digit == 3 and used.quarantined == 0
+    assert used.train_rows + used.holdout_rows == 80
+    assert 8 <= used.holdout_rows <= 32  # about HOLDOUT_FRACTION of 80
+    assert used.validation.startswith("Data validation passed")  # the GE suite ran
+    assert (run_dir / "feedback_validation.md").is_file()
+    again = gather_feedback(run_dir, None)
+    assert (again.fingerprint, again.holdout_rows) == (used.fingerprint, used.holdout_rows)
+
+    run = split_data(locate_data(str(small_kaggle_dir)), run_dir, 0.1, 0, run_dir / "feedback.npz")
+    merged, train_idx, val_idx = load_split(run)
+    base = len(merged.labels) - used.train_rows
+    assert np.array_equal(train_idx[-used.train_rows :], np.arange(base, len(merged.labels)))
+    assert val_idx.max() < base  # feedback never enters validation
+    held_x, held_y = feedback_holdout(run)
+    assert len(held_y) == used.holdout_rows
+    trained = {merged.images[i].tobytes() for i in train_idx[-used.train_rows :]}
+    assert not trained & {x.tobytes() for x in held_x}  # the holdout is never trained on
+    assert gather_feedback(run_dir, False).used is False
+
+
+def test_a_bad_row_is_quarantined_with_its_reason(home, tmp_path, mnist_arrays):
+    images, labels = mnist_arrays
+    good = rows_of(images[60_000:60_010], [str(int(y)) for y in labels[60_000:60_010]])
+    feedback.add(good)
+    bad = dataclasses.replace(good[0], id="forged", image_png=good[1].image_png)  # wrong print
+    store = feedback.feedback_dir() / feedback.STORE
+    with store.open("a") as handle:
+        handle.write(json.dumps(dataclasses.asdict(bad)) + "\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    used = gather_feedback(run_dir, True)
+    assert used.quarantined == 1 and used.train_rows + used.holdout_rows == 9
+    (entry,) = json.loads((run_dir / "feedback_quarantine.json").read_text())
+    assert entry["id"] == "forged" and "fingerprint does not match" in entry["reason"]
+
+
+def test_no_feedback_means_none_used(home, tmp_path):
+    used = gather_feedback(tmp_path, None)
+    assert not used.used and used.reason == "the store is empty"
+    assert HOLDOUT_FRACTION == 0.25
