@@ -166,6 +166,7 @@ def write_files(
             out_dir / "outputs.png", figures.outputs_figure(report)
         ),
     }
+    files["report"] = out_dir / "report.json"
     done = replace(report, files={name: str(path) for name, path in files.items()})
     write_json_atomic(out_dir / "report.json", done.to_dict())
     return done
