@@ -5,7 +5,7 @@ the confidence histogram). matplotlib's object API on an Agg canvas: no pyplot s
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -13,10 +13,7 @@ from matplotlib.figure import Figure
 
 from digitrec.constants import DIGITS
 from digitrec.loop.monitor.features import FEATURE_HELP, FEATURES
-from digitrec.loop.monitor.stats import CONFIDENCE_BINS, finite
-
-if TYPE_CHECKING:
-    from digitrec.loop.monitor.report import MonitorReport
+from digitrec.loop.monitor.stats import CONFIDENCE_BINS, ClassShift, finite
 
 DPI = 80  # a few tens of KB per PNG, fine as a data URI
 BINS = 30
@@ -52,20 +49,20 @@ def inputs_figure(window: dict[str, np.ndarray], reference: dict[str, np.ndarray
     return to_png(figure)
 
 
-def outputs_figure(report: MonitorReport) -> bytes:
+def outputs_figure(classes: ClassShift, prior: Sequence[float], histogram: Sequence[int]) -> bytes:
     """Predicted-class shares against the training prior; the confidence histogram."""
     figure = new_figure(9.0, 2.8)
-    classes, confidence = figure.subplots(1, 2)
-    total = max(sum(report.classes.counts), 1)
+    bars, confidence = figure.subplots(1, 2)
+    total = max(sum(classes.counts), 1)
     x = np.arange(len(DIGITS))
-    classes.bar(x - 0.2, report.prior, width=0.4, label="training prior")
-    classes.bar(x + 0.2, np.asarray(report.classes.counts) / total, width=0.4, label="window")
-    classes.set_xticks(x, [str(d) for d in DIGITS])
-    psi = "n/a" if report.classes.psi is None else f"{report.classes.psi:.3f}"
-    classes.set_title(f"predicted digits (PSI {psi})", fontsize=9)
-    classes.legend(fontsize=7)
+    bars.bar(x - 0.2, prior, width=0.4, label="training prior")
+    bars.bar(x + 0.2, np.asarray(classes.counts) / total, width=0.4, label="window")
+    bars.set_xticks(x, [str(d) for d in DIGITS])
+    psi = "n/a" if classes.psi is None else f"{classes.psi:.3f}"
+    bars.set_title(f"predicted digits (PSI {psi})", fontsize=9)
+    bars.legend(fontsize=7)
     centres = (np.arange(CONFIDENCE_BINS) + 0.5) / CONFIDENCE_BINS
-    confidence.bar(centres, report.confidence_histogram, width=1 / CONFIDENCE_BINS * 0.9)
+    confidence.bar(centres, histogram, width=1 / CONFIDENCE_BINS * 0.9)
     confidence.axvline(0.8, color="tab:red", linestyle="--", linewidth=1)
     confidence.set_title("confidence (dashed: low-confidence limit 0.80)", fontsize=9)
     confidence.set_xlim(0, 1)

@@ -10,9 +10,20 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.loop import feedback
-from digitrec.loop.monitor import figures, stats
 from digitrec.loop.monitor.features import FEATURES, image_features
+from digitrec.loop.monitor.figures import inputs_figure, outputs_figure
 from digitrec.loop.monitor.reference import Reference, load_reference
+from digitrec.loop.monitor.stats import (
+    ClassShift,
+    FeatureShift,
+    class_shift,
+    feature_shift,
+    rate,
+    rounded,
+)
+from digitrec.loop.monitor.stats import (
+    confidence_histogram as confidence_counts,
+)
 from digitrec.loop.monitor.verdict import Measured, Thresholds, Verdict, judge
 from digitrec.loop.monitor.window import MIN_WINDOW, Window, contents, reviewed, select
 from digitrec.loop.store import utc_now
@@ -35,10 +46,10 @@ class MonitorReport:
     images: int  # 28x28 images the model saw (a number has one per digit)
     rejection_rate: float | None
     low_confidence_rate: float | None
-    classes: stats.ClassShift
+    classes: ClassShift
     prior: tuple[float, ...]
-    features: tuple[stats.FeatureShift, ...]
-    confidence_histogram: tuple[int, ...]  # stats.CONFIDENCE_BINS bins over [0, 1]
+    features: tuple[FeatureShift, ...]
+    confidence_histogram: tuple[int, ...]  # CONFIDENCE_BINS bins over [0, 1]
     reviewed: int  # window records a person labelled
     reviewed_accuracy: float | None
     reference_fingerprint: str
@@ -85,7 +96,7 @@ class MonitorReport:
             "window_start": self.window_start,
             "window_end": self.window_end,
             "predictions": self.predictions,
-            **{k: stats.rounded(v) for k, v in self.metrics().items()},
+            **{k: rounded(v) for k, v in self.metrics().items()},
         }
 
 
@@ -114,14 +125,14 @@ def measure(
     """Every statistic of one window; also returns the window's image statistics (for figures)."""
     seen = contents(window.records)
     values = image_features(seen.images)  # name -> (m,)
-    shifts = tuple(stats.feature_shift(n, values[n], reference.features[n]) for n in FEATURES)
-    classes = stats.class_shift(seen.class_counts, reference.prior)
+    shifts = tuple(feature_shift(n, values[n], reference.features[n]) for n in FEATURES)
+    classes = class_shift(seen.class_counts, reference.prior)
     labels = {r.prediction_id: r.label for r in feedback.latest_labels() if r.prediction_id}
     n_reviewed, right = reviewed(window.records, labels)
     measured = Measured(
         answered=seen.answered,
-        rejection_rate=stats.rate(seen.rejected, seen.answered),
-        low_confidence_rate=stats.rate(seen.low_confidence, seen.answered),
+        rejection_rate=rate(seen.rejected, seen.answered),
+        low_confidence_rate=rate(seen.low_confidence, seen.answered),
         psi=classes.psi,
         features=tuple((s.feature, s.ks_statistic, s.ks_p, s.samples) for s in shifts),
     )
@@ -141,9 +152,9 @@ def measure(
         classes=classes,
         prior=tuple(float(p) for p in reference.prior),
         features=shifts,
-        confidence_histogram=tuple(stats.confidence_histogram(seen.confidences)),
+        confidence_histogram=tuple(confidence_counts(seen.confidences)),
         reviewed=n_reviewed,
-        reviewed_accuracy=stats.rate(right, n_reviewed),
+        reviewed_accuracy=rate(right, n_reviewed),
         reference_fingerprint=reference.fingerprint,
         thresholds=limits,
         verdict=judge(measured, limits),
@@ -160,10 +171,11 @@ def write_files(
     """report.json and the figures in `out_dir`, each written atomically."""
     files = {
         "inputs_figure": write_bytes_atomic(
-            out_dir / "inputs.png", figures.inputs_figure(window_features, reference.features)
+            out_dir / "inputs.png", inputs_figure(window_features, reference.features)
         ),
         "outputs_figure": write_bytes_atomic(
-            out_dir / "outputs.png", figures.outputs_figure(report)
+            out_dir / "outputs.png",
+            outputs_figure(report.classes, report.prior, report.confidence_histogram),
         ),
     }
     files["report"] = out_dir / "report.json"
