@@ -68,11 +68,20 @@ def feedback_resource(due: bool) -> dict:
     }
 
 
-def runs_of(server, deployment_id) -> list:
+def runs_of(server, deployment_id, automation: str) -> list:
+    """The deployment's runs an automation created (the server records which one); leaves
+    out the runs its cron schedule creates."""
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     flt = DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
-    return server.api(lambda c: c.read_flow_runs(deployment_filter=flt))
+    runs = server.api(lambda c: c.read_flow_runs(deployment_filter=flt))
+    return [
+        run
+        for run in runs
+        if run.created_by is not None
+        and run.created_by.type == "AUTOMATION"
+        and run.created_by.display_value == automation
+    ]
 
 
 def events_named(server, name: str) -> list[dict]:
@@ -101,12 +110,15 @@ def test_feedback_starts_retraining_only_when_due(server, deployed, tmp_path):
     emit(server, tmp_path, FEEDBACK, feedback_resource(due=False), payload)
     due = payload | {"total": 100, "since_champion": 100}
     emit(server, tmp_path, FEEDBACK, feedback_resource(due=True), due)
-    (run,) = wait_for(lambda: runs_of(server, deployed), 60, "a triggered retraining run", 1)
+    (run,) = wait_for(
+        lambda: runs_of(server, deployed, "retrain-on-feedback"), 60, "a triggered retraining", 1
+    )
     assert run.parameters == {"profile": "fast"}
     assert run.state.type.value == "SCHEDULED"  # nothing serves it here: it trains nothing
     # Both events arrived, but only the due one started a run (waited on above).
     wait_for(lambda: len(events_named(server, FEEDBACK)) == 2, 30, "both feedback events", 1)
-    assert len(runs_of(server, deployed)) == 1
+    assert len(runs_of(server, deployed, "retrain-on-feedback")) == 1
+    assert runs_of(server, deployed, "retrain-on-drift") == []
 
 
 def drifted_home(home: Path, mnist_arrays) -> None:
@@ -123,7 +135,6 @@ def drifted_home(home: Path, mnist_arrays) -> None:
 def test_the_monitor_flow_raises_drift_and_retraining_starts(
     server, deployed, tmp_path, mnist_arrays, small_kaggle_dir
 ):
-    before = {r.id for r in runs_of(server, deployed)}
     home = tmp_path / "home"
     drifted_home(home, mnist_arrays)
     code = (
@@ -156,7 +167,7 @@ def test_the_monitor_flow_raises_drift_and_retraining_starts(
     assert mlflow_run.data.metrics["stroke_width.ks_statistic"] > 0.15
     # The automation started a retraining run.
     started = wait_for(
-        lambda: [r for r in runs_of(server, deployed) if r.id not in before],
+        lambda: runs_of(server, deployed, "retrain-on-drift"),
         60,
         "a retraining run started by the drift event",
         1,
@@ -191,7 +202,9 @@ def test_a_served_deployment_runs_when_its_trigger_fires(server, deployed, tmp_p
         )
         assert len(spec.triggers) == 2
         emit(server, tmp_path, FEEDBACK, feedback_resource(due=True), {"total": 100})
-        (run,) = wait_for(lambda: runs_of(server, probe.id), 60, "a triggered probe run", 1)
+        (run,) = wait_for(
+            lambda: runs_of(server, probe.id, "retrain-on-feedback"), 60, "a probe run", 1
+        )
         done = wait_for(
             lambda: (r := _run(server, run.id)).state.type.value in FINAL and r,
             120,
