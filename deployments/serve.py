@@ -1,8 +1,9 @@
-"""Serve both deployments from one long-running process:
-`train/retraining` on a cron schedule and `predict/predict` on demand.
+"""Serve every deployment from one long-running process: `train/retraining` on a cron schedule
+and on events (monitor drift, enough new feedback), `predict/predict` on demand and
+`monitor/daily` every morning.
 
-Names, descriptions, tags, parameters and schedules come from prefect.yaml (read through
-deployments/settings.py), the same declarations `prefect deploy --all` registers.
+Names, descriptions, tags, parameters, schedules and event triggers come from prefect.yaml (read
+through deployments/settings.py), the same declarations `prefect deploy --all` registers.
 
     python deployments/serve.py [--cron "0 3 * * 0"] [--timezone UTC] [--limit 4] [--poll 2]
 """
@@ -10,6 +11,7 @@ deployments/settings.py), the same declarations `prefect deploy --all` registers
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import os
 import sys
@@ -27,6 +29,7 @@ from deployments.settings import (  # noqa: E402 (needs the path above)
 
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
+    from prefect.events import DeploymentTriggerTypes
 
 RETRAINING = "retraining"  # the deployment --cron / --timezone reschedule
 DEFAULT_POLL_SECONDS = 2  # Prefect's runner default is 10 s, most of a one-image predict run
@@ -50,6 +53,25 @@ def with_schedule(spec: DeploymentSpec, cron: str | None, timezone: str | None) 
     return dataclasses.replace(spec, schedules=(schedule,))
 
 
+def to_triggers(spec: DeploymentSpec) -> list[DeploymentTriggerTypes]:
+    """The deployment's `triggers:` as `prefect deploy` builds them (prefect/cli/deploy/
+    _triggers.py): each validated as DeploymentTriggerTypes, unnamed ones named
+    `<deployment>__automation_<i>`."""
+    from prefect.events import DeploymentTriggerTypes
+    from pydantic import TypeAdapter, ValidationError
+
+    adapter = TypeAdapter(DeploymentTriggerTypes)
+    triggers = []
+    for i, raw in enumerate(spec.triggers, start=1):
+        data = copy.deepcopy(dict(raw))
+        data.setdefault("name", f"{spec.name}__automation_{i}")
+        try:
+            triggers.append(adapter.validate_python(data))
+        except ValidationError as error:
+            raise ValueError(f"deployment {spec.name!r}, trigger {i}: {error}") from error
+    return triggers
+
+
 def to_runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
     """One runner deployment (not yet registered with a server) from its prefect.yaml entry."""
     from prefect.client.schemas.actions import DeploymentScheduleCreate
@@ -66,6 +88,7 @@ def to_runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
             )
             for s in spec.schedules
         ],
+        triggers=to_triggers(spec),
     )
 
 

@@ -1,12 +1,13 @@
 """The deployments as `prefect.yaml` declares them, for code that builds them in Python.
 
 `prefect.yaml` is the one place deployment names, entrypoints, descriptions, tags, default
-parameters and schedules are written: `prefect deploy --all` reads it directly, and
+parameters, schedules and event triggers are written: `prefect deploy --all` reads it directly, and
 `deployments/serve.py` reads it through this module, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     schedules: tuple[ScheduleSpec, ...] = ()
+    # Each entry of `triggers:` as written; serve.py validates them with the same pydantic
+    # model `prefect deploy` uses (DeploymentTriggerTypes), so both accept the same YAML.
+    triggers: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def flow_function(self) -> str:
@@ -68,7 +72,14 @@ def _deployment(raw: Mapping[str, Any]) -> DeploymentSpec:
         # A read-only view: the specs are shared, a caller that needs a dict copies it.
         parameters=MappingProxyType(dict(raw.get("parameters") or {})),
         schedules=tuple(_schedule(s, name) for s in raw.get("schedules") or ()),
+        triggers=tuple(_trigger(t, name) for t in raw.get("triggers") or ()),
     )
+
+
+def _trigger(raw: Any, deployment: str) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"deployment {deployment!r}: a trigger must be a mapping, got {raw!r}")
+    return MappingProxyType(copy.deepcopy(dict(raw)))
 
 
 def load_deployments(path: Path = PREFECT_YAML) -> dict[str, DeploymentSpec]:

@@ -51,6 +51,11 @@ def feedback_dir() -> Path:
     return home() / "feedback"
 
 
+def monitor_dir() -> Path:
+    """Monitor runs: one folder each with report.json and figures (digitrec.loop.monitor)."""
+    return home() / "monitor"
+
+
 def inbox_dir() -> Path:
     """Where remote callers' files go: one of the folders the predict flow may read from."""
     return home() / "inbox"

@@ -6,7 +6,9 @@ deployments serve.py builds."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Keys serve.py turns into runner-deployment fields; work_pool only matters to `prefect deploy`
 # (serve.py runs flows in its own process). A key outside these would be registered by one path
 # and silently dropped by the other, so it fails the test until serve.py handles it.
-SERVED_KEYS = {"name", "entrypoint", "description", "tags", "parameters", "schedules"}
+SERVED_KEYS = {"name", "entrypoint", "description", "tags", "parameters", "schedules", "triggers"}
 DEPLOY_ONLY_KEYS = {"work_pool"}
 SCHEDULE_KEYS = {"cron", "timezone", "active"}
 
@@ -58,7 +60,7 @@ def test_prefect_yaml_holds_only_keys_serve_py_uses():
 
 def test_serve_py_builds_every_deployment_in_prefect_yaml_in_order(served):
     assert list(served) == [raw["name"] for raw in yaml_deployments()]
-    assert list(served) == ["retraining", "predict"]
+    assert list(served) == ["retraining", "predict", "daily"]
 
 
 @pytest.mark.parametrize("raw", yaml_deployments(), ids=lambda raw: raw["name"])
@@ -79,12 +81,64 @@ def test_each_deployment_agrees_with_prefect_yaml(served, raw):
         (s["cron"], s.get("timezone"), s.get("active", True)) for s in raw.get("schedules") or []
     ]
     assert cron_schedules(deployment) == expected
+    assert trigger_dumps(deployment.triggers) == trigger_dumps(deploy_triggers(raw))
 
 
-def test_cli_names_of_the_two_deployments(served):
-    # `prefect deployment run predict/predict` and `train/retraining` (README, tests).
+def deploy_triggers(raw: dict[str, Any]) -> list:
+    """The triggers `prefect deploy --all` builds from a prefect.yaml entry (its own code)."""
+    from prefect.cli.deploy._triggers import _initialize_deployment_triggers
+
+    return _initialize_deployment_triggers(raw["name"], copy.deepcopy(raw.get("triggers") or []))
+
+
+def trigger_dumps(triggers: list) -> list[dict]:
+    """What the server receives: each trigger as the automation it creates for one deployment."""
+    deployment_id = uuid.UUID(int=1)
+    dumps = []
+    for trigger in copy.deepcopy(triggers):
+        trigger.set_deployment_id(deployment_id)
+        dumps.append(trigger.as_automation().model_dump(mode="json", exclude={"trigger": {"id"}}))
+    return dumps
+
+
+def test_retraining_runs_on_drift_and_on_due_feedback(served):
+    """The contract with the monitor flow and the review flow's event (see README)."""
+    by_name = {t.name: t for t in served["retraining"].triggers}
+    assert set(by_name) == {"retrain-on-drift", "retrain-on-feedback"}
+    drift, labels = by_name["retrain-on-drift"], by_name["retrain-on-feedback"]
+    assert drift.expect == {"digitrec.monitor.drift"}
+    assert drift.match.model_dump() == {"prefect.resource.id": "digitrec.monitor"}
+    assert labels.expect == {"digitrec.feedback.added"}
+    assert labels.match.model_dump() == {
+        "prefect.resource.id": "digitrec.feedback",
+        "digitrec.retrain-due": "true",
+    }
+    for trigger in (drift, labels):
+        assert trigger.posture == "Reactive" and trigger.threshold == 1 and trigger.enabled
+        assert trigger.parameters == {"profile": "fast"}
+    assert served["predict"].triggers == [] and served["daily"].triggers == []
+
+
+def test_a_bad_trigger_fails_serve_py_as_it_fails_prefect_deploy(tmp_path):
+    from deployments.settings import load_deployments
+
+    text = (REPO / "prefect.yaml").read_text(encoding="utf-8")
+    bad = text.replace('digitrec.retrain-due: "true"', "digitrec.retrain-due: true")
+    assert bad != text
+    (tmp_path / "prefect.yaml").write_text(bad, encoding="utf-8")
+    spec = load_deployments(tmp_path / "prefect.yaml")["retraining"]
+    with pytest.raises(ValueError, match="'retraining', trigger 2"):
+        serve.to_triggers(spec)
+    raw = yaml.safe_load(bad)["deployments"][0]
+    with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError
+        deploy_triggers(raw)
+
+
+def test_cli_names_of_the_deployments(served):
+    # `prefect deployment run predict/predict`, `train/retraining`, `monitor/daily` (README).
     names = {f"{d.flow_name}/{d.name}" for d in served.values()}
-    assert names == {"predict/predict", "train/retraining"}
+    assert names == {"predict/predict", "train/retraining", "monitor/daily"}
+    assert cron_schedules(served["daily"]) == [("0 6 * * *", "UTC", True)]
     assert cron_schedules(served["retraining"]) == [("0 3 * * 0", "UTC", True)]
     assert served["predict"].schedules == []
 

@@ -63,6 +63,21 @@ def test_retraining_is_scheduled_weekly(served, server):
     assert "inputs" in predict.parameter_openapi_schema["required"]
 
 
+def test_serve_py_registers_the_retraining_triggers_and_the_daily_monitor(served, server):
+    retraining = server.api(lambda c: c.read_deployment_by_name("train/retraining"))
+    owned = server.api(
+        lambda c: c.read_resource_related_automations(f"prefect.deployment.{retraining.id}")
+    )
+    assert sorted(a.name for a in owned) == ["retrain-on-drift", "retrain-on-feedback"]
+    assert {event for a in owned for event in a.trigger.expect} == {
+        "digitrec.monitor.drift",
+        "digitrec.feedback.added",
+    }
+    daily = server.api(lambda c: c.read_deployment_by_name("monitor/daily"))
+    (schedule,) = daily.schedules
+    assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 6 * * *", "UTC")
+
+
 def test_inline_image_through_the_served_deployment(served, server):
     encoded = base64.b64encode((REPO / "samples" / "seven.png").read_bytes()).decode()
     result, run_id = served.run_deployment(
