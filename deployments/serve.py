@@ -1,5 +1,5 @@
-"""Serve both deployments from one long-running process:
-`train/retraining` on a cron schedule and `predict/predict` on demand.
+"""Serve every deployment in prefect.yaml from one long-running process:
+`train/retraining` on a cron schedule, `predict/predict` and `review/review` on demand.
 
 Names, descriptions, tags, parameters and schedules come from prefect.yaml (read through
 deployments/settings.py), the same declarations `prefect deploy --all` registers.

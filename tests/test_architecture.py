@@ -119,9 +119,10 @@ def test_no_module_is_over_300_lines(package):
 def test_flow_parameters_render_as_a_described_form():
     """The Prefect UI builds each flow's run form from this schema: every field is described."""
     from flows.predict import predict
+    from flows.review import review
     from flows.training import train
 
-    for flow in (train, predict):
+    for flow in (train, predict, review):
         properties = flow.parameters.model_dump()["properties"]
         missing = [name for name, spec in properties.items() if not spec.get("description")]
         assert properties and not missing, f"{flow.name}: no description for {missing}"

@@ -1,4 +1,4 @@
-"""The Prefect UI in headless Chromium against a real server serving both deployments."""
+"""The Prefect UI in headless Chromium against a real server serving the deployments."""
 
 from __future__ import annotations
 
@@ -92,13 +92,13 @@ def runs_of(server: Server, deployment_id) -> list:
     return server.api(lambda c: c.read_flow_runs(deployment_filter=flt))
 
 
-def test_deployments_page_lists_both_deployments(served, server, browser):
+def test_deployments_page_lists_every_deployment(served, server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server.url}/deployments")
-    wait_text(browser, "2 Deployments", "retraining", "predict")
+    wait_text(browser, "3 Deployments", "retraining", "predict", "review")
     links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")}
-    for name in ("train/retraining", "predict/predict"):
+    for name in ("train/retraining", "predict/predict", "review/review"):
         assert f"{server.url}/deployments/deployment/{deployment(server, name).id}" in links
 
 
