@@ -147,5 +147,5 @@ def test_the_description_shows_each_image_scaled_up_and_escapes_names():
     assert np.array_equal(pixels[::4, ::4], digit_image(100))  # nearest-neighbour 4x
     assert "<img" not in text and "[a](b)" not in text and "*x*" not in text
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;\\[a\\]\\(b\\)\\*x\\*\\.png" in text
-    assert "**image_01**: guess 1 \\(25\\.0%\\)" in text
+    assert "**01.** guess 1 \\(25\\.0%\\)" in text
     assert "28x28 picture the model saw, scaled up 4x" in text

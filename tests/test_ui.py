@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -43,8 +44,8 @@ FLAGS = (
 PAGE_S = 60  # a single-page app on 2 busy cores
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
     """Headless Debian Chromium through its own chromedriver (no driver download)."""
     ensure_chromium()
     from selenium import webdriver
@@ -60,6 +61,12 @@ def browser() -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
 
 
 def wait_text(driver: WebDriver, *texts: str, timeout: float = PAGE_S) -> str:

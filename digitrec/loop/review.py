@@ -53,7 +53,7 @@ class ReviewItem:
         """A one-line plain-text label: number, name, guess and confidence."""
         name = self.input if len(self.input) <= NAME_SHOWN else self.input[: NAME_SHOWN - 3] + "..."
         part = f" digit {self.piece + 1} of {self.pieces}" if self.pieces > 1 else ""
-        return f"{self.key.split('_')[-1]}. {name}{part}: {describe_guess(self)}"
+        return f"{number(self)}. {name}{part}: {describe_guess(self)}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ class Saved:
     added: list[FeedbackRow]
     skipped: list[str]  # prediction ids
     answers: dict[str, str]  # item key -> answer, only the items that were answered
+
+
+def number(item: ReviewItem) -> str:
+    """The item's number as the form's titles and the description show it: "01"."""
+    return item.key.rpartition("_")[2]
 
 
 def describe_guess(item: ReviewItem) -> str:
@@ -169,7 +174,7 @@ def describe(items: Sequence[ReviewItem]) -> str:
         part = f", digit {item.piece + 1} of {item.pieces}" if item.pieces > 1 else ""
         flag = ", flagged as not a digit" if item.rejected else ""
         blocks.append(
-            f"**{item.key}**: {md.escape(describe_guess(item))}{flag}{part}; "
+            f"**{number(item)}.** {md.escape(describe_guess(item))}{flag}{part}; "
             f"input {md.escape(item.input)}, logged {item.time}\n"
         )
         alt = f"{item.key}: the 28x28 image the model saw, scaled {SCALE}x"
