@@ -240,3 +240,15 @@ def test_the_resume_form_in_the_ui_shows_the_images_and_resumes_the_run(
         ("4", "2", f"{32:032x}"),
         (NOT_A_DIGIT, "3", f"{32:032x}"),
     ]
+
+
+def test_an_unanswered_review_fails_after_its_timeout_and_stores_nothing(
+    review_served, server, home
+):
+    write_log(logged(41, 0.01))
+    stored = len(feedback.read())
+    run_id = start_review(review_served, "n=1", "timeout_s=10")
+    run = wait_state(server, run_id, "FAILED", timeout=PAUSE_S)
+    assert "never resumed" in run.state.message  # the server fails a pause that expires
+    assert len(feedback.read()) == stored
+    assert [item.prediction_id for item in review.pick()] == [f"{41:032x}"]  # offered again
