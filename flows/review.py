@@ -33,5 +33,6 @@ def review(
     form = labels_form(items).with_initial_data(description=loop_review.describe(items))
     answers = pause_flow_run(wait_for_input=form, timeout=timeout_s, poll_interval=2)
     saved = store_answers(items, {item.key: getattr(answers, item.key) for item in items}, reviewer)
-    announce_labels(len(saved.added))
+    if saved.added:  # an event with nothing new would only re-trigger the automation
+        announce_labels(len(saved.added))
     return {"items": len(items), "stored": len(saved.added), "skipped": len(saved.skipped)}
