@@ -117,7 +117,7 @@ server-stop:
 	else echo "no Prefect server started by make server"; fi; rm -f $(SERVER_PID); \
 	if [ "$(DB)" = postgres ]; then bash deployments/postgres.sh stop --dir $(PG_DIR); fi
 
-# Both deployments from one long-running process (Ctrl-C stops it; schedules stay active).
+# Every deployment from one long-running process (Ctrl-C stops it; schedules stay active).
 serve: server
 	PREFECT_API_URL=$(API_URL) $(BIN)/python deployments/serve.py
 

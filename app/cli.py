@@ -1,4 +1,4 @@
-"""The `digitrec` command: prepare data, train, predict."""
+"""The `digitrec` command: prepare data, train, predict, label and count feedback."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from app import loop_cli
 from digitrec.inference.runtimes import AUTO, RUNTIME_CHOICES, runtimes_help
 from digitrec.modeling.profiles import PROFILES, profiles_help
 
@@ -150,6 +151,8 @@ def predict(
     if all(p.error for p in predictions):
         raise typer.Exit(1)
 
+
+loop_cli.register(app)  # `label` and `feedback`: the loop's commands, in their own module
 
 registry_app = typer.Typer(no_args_is_help=True, help="The MLflow model registry and its cache.")
 app.add_typer(registry_app, name="registry")

@@ -1,6 +1,6 @@
-"""Serve every deployment from one long-running process: `train/retraining` on a cron schedule
-and on events (monitor drift, enough new feedback), `predict/predict` on demand and
-`monitor/daily` every morning.
+"""Serve every deployment in prefect.yaml from one long-running process: `train/retraining` on a
+cron schedule and on events (monitor drift, enough new feedback), `predict/predict` and
+`review/review` on demand, and `monitor/daily` every morning.
 
 Names, descriptions, tags, parameters, schedules and event triggers come from prefect.yaml (read
 through deployments/settings.py), the same declarations `prefect deploy --all` registers.

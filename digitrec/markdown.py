@@ -7,8 +7,18 @@ from __future__ import annotations
 
 import base64
 import numbers
+import re
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|~\"'])")
+
+
+def escape(text: str) -> str:
+    """Untrusted text (an input's name) shown literally: no markup, links or HTML, one line."""
+    flat = " ".join(str(text).split())
+    marked = MARKDOWN_PUNCTUATION.sub(r"\\\1", flat)
+    return "".join(HTML_ENTITIES.get(c, c) for c in marked)
 
 
 def cell(value, floats: str) -> str:

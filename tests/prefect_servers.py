@@ -136,7 +136,7 @@ def running_server(home: Path, auth_string: str | None = None) -> Iterator[Serve
 
 
 class Served:
-    """`deployments/serve.py` in a subprocess, serving both deployments to `server`."""
+    """`deployments/serve.py` in a subprocess, serving every deployment to `server`."""
 
     def __init__(self, server: Server, digitrec_home: Path, prefect_home: Path):
         self.server, self.digitrec_home, self.prefect_home = server, digitrec_home, prefect_home
@@ -156,7 +156,7 @@ class Served:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(self.ready, SERVE_START_S, "serve.py registering both deployments", 1)
+        wait_for(self.ready, SERVE_START_S, "serve.py registering the deployments", 1)
         return self
 
     def ready(self) -> bool:

@@ -120,9 +120,10 @@ def test_flow_parameters_render_as_a_described_form():
     """The Prefect UI builds each flow's run form from this schema: every field is described."""
     from flows.monitor import monitor
     from flows.predict import predict
+    from flows.review import review
     from flows.training import train
 
-    for flow in (train, predict, monitor):
+    for flow in (train, predict, monitor, review):
         properties = flow.parameters.model_dump()["properties"]
         missing = [name for name, spec in properties.items() if not spec.get("description")]
         assert properties and not missing, f"{flow.name}: no description for {missing}"

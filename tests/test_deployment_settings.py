@@ -60,7 +60,7 @@ def test_prefect_yaml_holds_only_keys_serve_py_uses():
 
 def test_serve_py_builds_every_deployment_in_prefect_yaml_in_order(served):
     assert list(served) == [raw["name"] for raw in yaml_deployments()]
-    assert list(served) == ["retraining", "predict", "daily"]
+    assert list(served) == ["retraining", "predict", "daily", "review"]
 
 
 @pytest.mark.parametrize("raw", yaml_deployments(), ids=lambda raw: raw["name"])
@@ -135,12 +135,13 @@ def test_a_bad_trigger_fails_serve_py_as_it_fails_prefect_deploy(tmp_path):
 
 
 def test_cli_names_of_the_deployments(served):
-    # `prefect deployment run predict/predict`, `train/retraining`, `monitor/daily` (README).
+    # `prefect deployment run predict/predict`, `train/retraining`, `monitor/daily`,
+    # `review/review` (README).
     names = {f"{d.flow_name}/{d.name}" for d in served.values()}
-    assert names == {"predict/predict", "train/retraining", "monitor/daily"}
+    assert names == {"predict/predict", "train/retraining", "monitor/daily", "review/review"}
     assert cron_schedules(served["daily"]) == [("0 6 * * *", "UTC", True)]
     assert cron_schedules(served["retraining"]) == [("0 3 * * 0", "UTC", True)]
-    assert served["predict"].schedules == []
+    assert served["predict"].schedules == [] and served["review"].schedules == []
 
 
 def test_cron_override_changes_only_the_retraining_schedule(served):
@@ -150,6 +151,7 @@ def test_cron_override_changes_only_the_retraining_schedule(served):
         "retraining"
     ].model_dump(exclude={"schedules"})
     assert overridden["predict"].model_dump() == served["predict"].model_dump()
+    assert overridden["review"].model_dump() == served["review"].model_dump()
     # Either half alone keeps the other half from prefect.yaml.
     assert cron_schedules(build("0 4 * * *")["retraining"]) == [("0 4 * * *", "UTC", True)]
     assert cron_schedules(build(None, "Asia/Tokyo")["retraining"]) == [

@@ -1,4 +1,4 @@
-"""Both deployments served by `deployments/serve.py` against a real `prefect server start`,
+"""The deployments served by `deployments/serve.py` against a real `prefect server start`,
 driven through the `prefect` CLI as a user would, with states and artifacts read back through
 the Prefect client."""
 

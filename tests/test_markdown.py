@@ -63,3 +63,12 @@ def test_section_heading_levels():
     assert "one\n\n## B\n\n| x |" in blocks
     with pytest.raises(ValueError, match="1..6"):
         section("bad", "x", level=7)
+
+
+def test_escape_shows_untrusted_text_literally():
+    from digitrec.markdown import escape
+
+    assert escape("a_b*c*.png") == r"a\_b\*c\*\.png"
+    assert escape("[x](javascript:y)") == r"\[x\]\(javascript:y\)"
+    assert escape("<script>&") == "&lt;script&gt;&amp;"
+    assert escape("two\nlines  \\ `code`") == r"two lines \\ \`code\`"

@@ -1,4 +1,4 @@
-"""The Prefect UI in headless Chromium against a real server serving both deployments."""
+"""The Prefect UI in headless Chromium against a real server serving the deployments."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pytest
@@ -43,8 +44,8 @@ FLAGS = (
 PAGE_S = 60  # a single-page app on 2 busy cores
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[WebDriver]:
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
     """Headless Debian Chromium through its own chromedriver (no driver download)."""
     ensure_chromium()
     from selenium import webdriver
@@ -60,6 +61,12 @@ def browser() -> Iterator[WebDriver]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
 
 
 def wait_text(driver: WebDriver, *texts: str, timeout: float = PAGE_S) -> str:
@@ -92,13 +99,13 @@ def runs_of(server: Server, deployment_id) -> list:
     return server.api(lambda c: c.read_flow_runs(deployment_filter=flt))
 
 
-def test_deployments_page_lists_both_deployments(served, server, browser):
+def test_deployments_page_lists_every_deployment(served, server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server.url}/deployments")
-    wait_text(browser, "2 Deployments", "retraining", "predict")
+    wait_text(browser, "3 Deployments", "retraining", "predict", "review")
     links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")}
-    for name in ("train/retraining", "predict/predict"):
+    for name in ("train/retraining", "predict/predict", "review/review"):
         assert f"{server.url}/deployments/deployment/{deployment(server, name).id}" in links
 
 

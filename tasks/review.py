@@ -1,0 +1,57 @@
+"""Review tasks: pick the images, build the form the Prefect UI shows, store the answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.input import RunInput
+
+from digitrec.loop import review
+from digitrec.loop.review import ReviewItem, Saved
+from tasks.artifacts import publish_table
+from tasks.events import Announcement, announce_feedback
+
+Answer = Literal[review.ANSWERS]  # "0".."9", "not a digit", "skip": a <select> in the UI form
+SOURCE = "review"
+
+
+@task(cache_policy=NO_CACHE)
+def pick_items(n: int) -> list[ReviewItem]:
+    """The most doubtful unreviewed predictions in the log, one item per image."""
+    return review.pick(n)
+
+
+def labels_form(items: list[ReviewItem]) -> type[RunInput]:
+    """A RunInput with one answer per image, "skip" by default, titled like the description."""
+    fields = {
+        item.key: (Answer, pydantic.Field(default=review.SKIP, title=item.title)) for item in items
+    }
+    return pydantic.create_model("Labels", __base__=RunInput, **fields)
+
+
+@task(cache_policy=NO_CACHE)
+def store_answers(items: list[ReviewItem], answers: dict[str, str], reviewer: str) -> Saved:
+    """Write the labels to the feedback store, record skips, publish what was labelled."""
+    saved = review.save(items, answers, SOURCE, reviewer)
+    publish_table(
+        "review-labels",
+        review.outcome_rows(items, saved),
+        f"{len(saved.added)} labels stored, {len(saved.skipped)} predictions skipped, "
+        f"by {reviewer}",
+    )
+    return saved
+
+
+@task(cache_policy=NO_CACHE)
+def announce_labels(new: int) -> Announcement:
+    """Tell the server (and the retraining automation) how many labels arrived."""
+    announced = announce_feedback(new, SOURCE)
+    payload = announced.event.payload
+    print(
+        f"{announced.event.event} ({announced.note}): {payload['new']} new, "
+        f"{payload['since_champion']}/{payload['threshold']} since the champion"
+    )
+    return announced
