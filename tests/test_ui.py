@@ -103,7 +103,7 @@ def test_deployments_page_lists_every_deployment(served, server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server.url}/deployments")
-    wait_text(browser, "3 Deployments", "retraining", "predict", "review")
+    wait_text(browser, "4 Deployments", "retraining", "predict", "daily", "review")
     links = {a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a[href]")}
     for name in ("train/retraining", "predict/predict", "review/review"):
         assert f"{server.url}/deployments/deployment/{deployment(server, name).id}" in links
