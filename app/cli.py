@@ -78,6 +78,17 @@ def train(
             envvar="DIGITREC_DASK_ADDRESS",
         ),
     ] = None,
+    feedback: Annotated[
+        bool | None,
+        typer.Option(
+            "--feedback/--no-feedback",
+            help="Train on the feedback store's reviewed digits (default: when it has rows).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(help="Train even when data, feedback, code and settings are the champion's."),
+    ] = False,
 ) -> None:
     """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
     from app.warmup import import_in_background
@@ -97,11 +108,15 @@ def train(
             promote=promote,
             members=members,
             dask_address=dask_address,
+            feedback=feedback,
+            force=force,
         )
     finally:
         preload.join()  # never exit half-way through an import
     hidden = result.hidden_test_accuracy
     typer.echo("")
+    if result.skipped:
+        typer.echo("nothing new to learn: the champion's run is shown (--force trains anyway)")
     typer.echo(f"run folder           {result.run_dir}")
     typer.echo(f"report               {result.report}")
     typer.echo(f"model                {result.model}")

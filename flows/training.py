@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from prefect import flow
+from prefect.transactions import transaction
 from pydantic import Field
 
 from digitrec.modeling.profiles import ProfileName, augmented_config, get_profile, member_recipes
@@ -22,7 +23,7 @@ from tasks.export import export_model
 from tasks.registration import register_model
 from tasks.rejection import train_rejector
 from tasks.report import publish_report
-from tasks.run import split_data, start_run
+from tasks.run import check_repeat, split_data, start_run
 from tasks.submission import make_submission
 from tasks.tracking import track_run
 from tasks.training import cross_validate, train_stage
@@ -41,6 +42,7 @@ def train(
     members: Annotated[int | None, Field(ge=2, le=64)] = None,
     dask_address: str | None = None,
     feedback: bool | None = None,
+    force: bool = False,
 ) -> RunSummary:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
@@ -62,6 +64,9 @@ def train(
             DIGITREC_DASK_ADDRESS, else a local cluster sized to this machine's cores).
         feedback: Train on the feedback store's reviewed digits too, and score on its fixed
             held-out quarter (empty: whenever the store has rows).
+        force: Train even when the data, reviewed feedback, code and settings equal those the
+            champion was trained with (otherwise such a run ends at once, returning the
+            champion's numbers).
     """
     plan = get_profile(
         profile,
@@ -70,8 +75,15 @@ def train(
         cv_folds=cv_folds,
         members=members,
     )
-    run_dir = start_run(profile)
     data = prepare_data(data_dir)
+    settings = {
+        "profile": profile, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+        "validation_fraction": validation_fraction, "cv_folds": cv_folds, "members": members,
+    }  # fmt: skip
+    key, repeated = check_repeat(data, settings, feedback, force)
+    if repeated is not None:
+        return repeated
+    run_dir = start_run(profile)
     validation = validate_data(data, run_dir)
     visualize_data(data, run_dir)
     reviewed = use_feedback(run_dir, feedback)
@@ -113,22 +125,26 @@ def train(
             "training, over this profile's time budget. Set cv_folds to turn it on."
         )
     submission = make_submission(model.model_path, run)
-    registration = register_model(run, final, evaluation, submission, profile, promote, reviewed)
-    outcome = TrainingRun(
-        profile,
-        data,
-        validation,
-        stages,
-        calibration,
-        rejection,
-        evaluation,
-        cv,
-        cv_note,
-        submission,
-        registration,
-    )
-    report = publish_report(run_dir, outcome)
-    track_run(registration.mlflow_run_id, run_dir, outcome)  # after the report: it is logged
+    # One transaction: if the report or tracking fails after a promotion, champion moves back.
+    with transaction():
+        registration = register_model(
+            run, final, evaluation, submission, profile, promote, reviewed, key
+        )
+        outcome = TrainingRun(
+            profile,
+            data,
+            validation,
+            stages,
+            calibration,
+            rejection,
+            evaluation,
+            cv,
+            cv_note,
+            submission,
+            registration,
+        )
+        report = publish_report(run_dir, outcome)
+        track_run(registration.mlflow_run_id, run_dir, outcome)  # after the report: it is logged
     return RunSummary(
         run_dir=str(run_dir),
         report=report,

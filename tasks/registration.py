@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.transactions import Transaction, get_transaction
 
 from digitrec.pipeline import registration
 from digitrec.pipeline.records import (
@@ -15,6 +16,7 @@ from digitrec.pipeline.records import (
     StageResult,
     Submission,
 )
+from digitrec.registry import demote
 
 
 def prefect_tags() -> dict[str, str]:
@@ -35,23 +37,42 @@ def register_model(
     profile: str,
     promote: bool,
     feedback: FeedbackData,
+    training_key: str | None = None,
 ) -> Registration:
-    """Register the run's model as an MLflow version; `champion` moves only when it earns it."""
+    """Register the run's model as an MLflow version; `champion` moves only when it earns it.
+
+    Inside the flow's transaction: the promotion is announced when the transaction commits,
+    and undone (the alias moved back) when a later step of the run fails."""
     decision = registration.register_run(
         run, final, evaluation, submission.hidden_test_accuracy, profile, promote,
-        prefect_tags(), feedback,
+        prefect_tags(), feedback, training_key,
     )  # fmt: skip
     state = "promoted" if decision.promoted else "not promoted"
     print(f"model version {decision.version}: {state} ({decision.reason})")
-    if decision.promoted:
-        announce_promotion(decision)
+    if (transaction := get_transaction()) is not None:
+        transaction.set("registration", decision)
     return decision
 
 
-def announce_promotion(decision: Registration) -> None:
+@register_model.on_rollback
+def undo_promotion(transaction: Transaction) -> None:
+    """A later step failed: give `champion` back to the version that held it before."""
+    decision: Registration | None = transaction.get("registration", None)
+    if decision is not None and decision.promoted:
+        undone = demote(decision.version, decision.previous_version, "a later step failed")
+        back = decision.previous_version or "no champion"
+        print(f"promotion of version {decision.version} {'undone' if undone else 'kept'}: "
+              f"champion {'is ' + str(back) if undone else 'moved on since'}")  # fmt: skip
+
+
+@register_model.on_commit
+def announce_promotion(transaction: Transaction) -> None:
     """Emit `digitrec.model.promoted` (what serves predictions changed) for automations."""
     from prefect.events import emit_event
 
+    decision: Registration | None = transaction.get("registration", None)
+    if decision is None or not decision.promoted:
+        return
     emit_event(
         event="digitrec.model.promoted",
         resource={

@@ -8,8 +8,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from digitrec.data.sources import DataPaths
-from digitrec.pipeline import run
-from digitrec.pipeline.records import FeedbackData, RunContext
+from digitrec.pipeline import retraining, run
+from digitrec.pipeline.records import FeedbackData, RunContext, RunSummary
 
 
 @task(cache_policy=NO_CACHE)
@@ -27,3 +27,20 @@ def split_data(
     """The content-hash train/validation split every stage shares, plus the feedback's rows."""
     path = Path(feedback.path) if feedback.used and feedback.path else None
     return run.split_data(data, run_dir, fraction, seed, path)
+
+
+@task(cache_policy=NO_CACHE)
+def check_repeat(
+    data: DataPaths, settings: dict, feedback: bool | None, force: bool
+) -> tuple[str, RunSummary | None]:
+    """(this run's training key, the champion's summary when the run would only repeat it).
+
+    A retraining on the same data files, reviewed feedback, code and settings as the champion
+    would train the same model again: it ends here, Completed, saying so (unless `force`)."""
+    key = retraining.training_key(data, settings, feedback)
+    record = None if force else retraining.repeated_champion(key)
+    if record is None:
+        return key, None
+    summary = retraining.skipped_summary(record)
+    print(summary.champion_reason)
+    return key, summary

@@ -92,3 +92,22 @@ def test_no_feedback_means_none_used(home, tmp_path):
     used = gather_feedback(tmp_path, None)
     assert not used.used and used.reason == "the store is empty"
     assert HOLDOUT_FRACTION == 0.25
+
+
+def test_the_training_key_changes_with_data_feedback_and_settings(
+    home, mnist_arrays, small_kaggle_dir
+):
+    from digitrec.pipeline.retraining import training_key
+
+    data = locate_data(str(small_kaggle_dir))
+    settings = {"profile": "fast", "epochs": 3, "seed": 0}
+    key = training_key(data, settings, None)
+    assert training_key(data, dict(settings), None) == key  # the same inputs, the same key
+    assert training_key(data, {**settings, "seed": 1}, None) != key
+    images, labels = mnist_arrays
+    feedback.add(rows_of(images[60_000:60_004], [str(int(y)) for y in labels[60_000:60_004]]))
+    with_feedback = training_key(data, settings, None)
+    assert with_feedback != key  # new reviewed digits are something new to learn
+    assert training_key(data, settings, False) not in (key, with_feedback)  # gate only
+    feedback.add(rows_of(images[60_100:60_101], [feedback.NOT_A_DIGIT]))
+    assert training_key(data, settings, None) != with_feedback  # new rows for the gate

@@ -202,6 +202,38 @@ def test_the_run_is_tracked_and_registered_in_mlflow(first_run):
     assert link is not None and run.info.run_id in link.data
 
 
+def test_a_retraining_with_nothing_new_ends_at_once(first_run, medium_kaggle_dir):
+    from flows.training import train
+
+    result, _, home = first_run
+    started = time.perf_counter()
+    again = train(data_dir=str(medium_kaggle_dir), epochs=3, batch_size=64, seed=0)
+    assert again.skipped and again.champion and again.run_dir == result.run_dir
+    assert again.champion_reason.startswith("skipped: the data, reviewed feedback, code")
+    assert time.perf_counter() - started < 60  # no training: data, key, champion lookup only
+    assert len(list((home / "runs").iterdir())) == 1  # and no new run folder
+
+
+def test_a_failure_after_promotion_gives_the_title_back(
+    prefect_harness, tmp_path, monkeypatch, medium_kaggle_dir
+):
+    from digitrec.pipeline import report
+    from flows.training import train
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the report step broke")
+
+    monkeypatch.setattr(report, "build_report", broken)  # fails after register_model promoted
+    with pytest.raises(RuntimeError, match="the report step broke"):
+        train(data_dir=str(medium_kaggle_dir), epochs=1, batch_size=64, seed=0)
+    assert registry.champion() is None  # the alias moved back to no champion
+    (version,) = registry.versions()
+    assert version["promoted"] == "false" and version["decision"].startswith("rolled back")
+    assert version["aliases"] == []
+
+
 def test_a_stronger_champion_is_kept(first_run, medium_kaggle_dir, strong_model_path):
     """Runs after the tests that read the first run's artifacts (pytest keeps file order)."""
     from flows.training import train

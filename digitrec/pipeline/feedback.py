@@ -63,9 +63,8 @@ def gather_feedback(run_dir: Path, use: bool | None) -> FeedbackData:
     )
 
 
-def checked_digits(rows: list[feedback.FeedbackRow]) -> tuple[list, list[dict]]:
-    """(digit-labelled rows that pass the store's row checks, [{id, reason}] of those that do
-    not); 'not a digit' rows are for the gate, not the classifier."""
+def checked_rows(rows: list[feedback.FeedbackRow]) -> tuple[list, list[dict]]:
+    """(rows that pass the store's row checks, [{id, reason}] of those that do not)."""
     good, bad = [], []
     for number, row in enumerate(rows, 1):
         try:
@@ -73,9 +72,15 @@ def checked_digits(rows: list[feedback.FeedbackRow]) -> tuple[list, list[dict]]:
         except ValueError as error:
             bad.append({"id": getattr(row, "id", None), "reason": str(error)})
             continue
-        if row.label != feedback.NOT_A_DIGIT:
-            good.append(row)
+        good.append(row)
     return good, bad
+
+
+def checked_digits(rows: list[feedback.FeedbackRow]) -> tuple[list, list[dict]]:
+    """`checked_rows`, keeping only digit labels: 'not a digit' rows train the gate, not the
+    classifier."""
+    good, bad = checked_rows(rows)
+    return [row for row in good if row.label != feedback.NOT_A_DIGIT], bad
 
 
 def validate_rows(rows: list[feedback.FeedbackRow], run_dir: Path):

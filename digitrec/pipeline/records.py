@@ -207,6 +207,8 @@ class Registration:
     promoted: bool
     reason: str
     version: int | None = None  # the MLflow model version of `digitrec`
+    previous_version: int | None = None  # the champion's version before this run
+    training_key: str | None = None  # data + feedback + code + settings (pipeline.retraining)
     mlflow_run_id: str | None = None
 
 
@@ -239,3 +241,4 @@ class RunSummary:
     hidden_test_accuracy: float | None
     champion: bool
     champion_reason: str
+    skipped: bool = False  # nothing new to learn: the champion's run is returned, not repeated

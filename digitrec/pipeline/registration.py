@@ -67,9 +67,11 @@ def register_run(
     promote: bool,
     tags: dict[str, str],
     feedback: FeedbackData,
+    training_key: str | None = None,
 ) -> Registration:
     """Open the run's MLflow run, register the model as a version, and move `champion` to it
-    only if it beats the champion (and `promote`)."""
+    only if it beats the champion (and `promote`). `training_key` lets a later run with the
+    same data, code and settings skip training (pipeline.retraining)."""
     mlflow_run_id = start_tracking(run, profile, tags)
     accuracy_now = evaluation.holdout.accuracy
     record = {
@@ -94,6 +96,7 @@ def register_run(
         "feedback_accuracy": evaluation.feedback_accuracy,
         "hidden_test_accuracy": hidden_test_accuracy,
         "prefect_flow_run_url": tags.get("prefect.flow_run_url"),
+        "training_key": training_key,
     }
     seen: dict = {}
     try:
@@ -110,6 +113,7 @@ def register_run(
         promoted=result["promoted"],
         reason=result["reason"],
         version=result["version"],
+        previous_version=result["previous_champion"],
     )
     write_json_atomic(run.run_dir / "registration.json", plain(decision))
     return decision

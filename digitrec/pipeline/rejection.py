@@ -21,6 +21,7 @@ from digitrec.loop import feedback
 from digitrec.loop.store import png_pixels
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
+from digitrec.pipeline.feedback import checked_rows
 from digitrec.pipeline.records import Rejection, RunContext, plain
 from digitrec.pipeline.run import load_split, probabilities
 from digitrec.storage import cache_dir, write_json_atomic, write_with
@@ -96,7 +97,7 @@ def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.
 def reviewed_examples() -> tuple[np.ndarray, np.ndarray]:
     """The feedback store's latest labels as (digits, non-digits), each (n, 28, 28) uint8:
     what people marked "not a digit" (on the page or in review) trains the gate as one."""
-    rows = feedback.latest_labels()
+    rows, _ = checked_rows(feedback.latest_labels())  # a row that fails its checks is not used
     images = [png_pixels(row.image_png) for row in rows]
     empty = np.zeros((0, *IMAGE_SHAPE[:2]), np.uint8)
     pick = [row.label == feedback.NOT_A_DIGIT for row in rows]

@@ -90,6 +90,32 @@ def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
                 previous_champion=previous)  # fmt: skip
 
 
+def demote(version: int, previous: int | None, why: str) -> bool:
+    """Undo a promotion: move `champion` back to `previous` (or remove it when there was none)
+    if it still points at `version`, and tag `version` as rolled back. False, changing nothing,
+    when another promotion has happened since."""
+    from mlflow.exceptions import MlflowException
+
+    mlflow_client = backend.client()
+    with backend.registry_lock():
+        try:
+            now = mlflow_client.get_model_version_by_alias(backend.MODEL_NAME, backend.ALIAS)
+        except MlflowException:
+            return False
+        if str(now.version) != str(version):
+            return False
+        if previous is None:
+            mlflow_client.delete_registered_model_alias(backend.MODEL_NAME, backend.ALIAS)
+            cache.champion_path().unlink(missing_ok=True)
+        else:
+            mlflow_client.set_registered_model_alias(backend.MODEL_NAME, backend.ALIAS, previous)
+            before = mlflow_client.get_model_version(backend.MODEL_NAME, str(previous))
+            cache.set_champion(cached(before))
+        for key, value in (("promoted", "false"), ("decision", f"rolled back: {why}"[:5000])):
+            mlflow_client.set_model_version_tag(backend.MODEL_NAME, str(version), key, value)
+    return True
+
+
 def add_version(mlflow_client: MlflowClient, record: dict, model_path: Path) -> str:
     """Log the model into its MLflow run (a new one unless record names one); a new version."""
     backend.ensure_model(mlflow_client)

@@ -1,0 +1,72 @@
+"""Whether a training run would repeat the champion's: the same data (the base files and the
+reviewed feedback), the same training code and the same settings train the same model, so a
+retraining with nothing new to learn can end at once instead of spending minutes of CPU."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import digitrec
+from digitrec.data.kaggle import file_fingerprint
+from digitrec.data.sources import DataPaths
+from digitrec.loop import feedback
+from digitrec.pipeline.feedback import checked_rows, fingerprint_of
+from digitrec.pipeline.records import RunSummary
+from digitrec.registry import champion
+from digitrec.storage import runs_dir
+
+
+def code_version() -> str:
+    """A hash of the library's source (every module under digitrec/): what trains the model."""
+    root = Path(digitrec.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def feedback_fingerprint(use: bool | None) -> str:
+    """The reviewed rows a run would learn from: every valid row trains the "not a digit"
+    gate, and the digit rows also train the classifier unless `use` is False."""
+    valid, _ = checked_rows(feedback.latest_labels())
+    rows = fingerprint_of(valid) if valid else "none"
+    return f"{'gate only' if use is False else 'gate and classifier'}:{rows}"
+
+
+def training_key(data: DataPaths, settings: dict, use_feedback: bool | None) -> str:
+    """What decides the trained model: data files, feedback rows, code and settings, hashed."""
+    parts = {
+        "train_csv": file_fingerprint(data.train_csv),
+        "test_csv": file_fingerprint(data.test_csv),
+        "feedback": feedback_fingerprint(use_feedback),
+        "code": code_version(),
+        "settings": settings,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def repeated_champion(key: str) -> dict | None:
+    """The champion's record when it was trained from exactly this key, else None."""
+    current = champion()
+    return current if current is not None and current.get("training_key") == key else None
+
+
+def skipped_summary(record: dict) -> RunSummary:
+    """What a skipped run returns: the champion's own run, named as such."""
+    run_dir = runs_dir() / str(record["run_id"])
+    return RunSummary(
+        run_dir=str(run_dir),
+        report=str(run_dir / "report.md"),
+        model=str(record["model_path"]),
+        submission=str(run_dir / "submission.csv"),
+        val_accuracy=float(record["val_accuracy"]),
+        hidden_test_accuracy=record.get("hidden_test_accuracy"),
+        champion=True,
+        champion_reason=(
+            f"skipped: the data, reviewed feedback, code and settings equal those of champion "
+            f"version {record['version']} (run {record['run_id']}); force=true trains anyway"
+        ),
+        skipped=True,
+    )
