@@ -33,12 +33,13 @@ def split_data(
 def check_repeat(
     data: DataPaths, settings: dict, feedback: bool | None, force: bool
 ) -> tuple[str, RunSummary | None]:
-    """(this run's training key, the champion's summary when the run would only repeat it).
+    """(this run's training key, a summary when the run would only repeat a registered version).
 
     A retraining on the same data files, reviewed feedback, code and settings as the champion
-    would train the same model again: it ends here, Completed, saying so (unless `force`)."""
+    (or any earlier version) would train the same model again: it ends here, Completed, saying
+    so (unless `force`)."""
     key = retraining.training_key(data, settings, feedback)
-    record = None if force else retraining.repeated_champion(key)
+    record = None if force else retraining.repeated_version(key)
     if record is None:
         return key, None
     summary = retraining.skipped_summary(record)

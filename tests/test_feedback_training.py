@@ -111,3 +111,19 @@ def test_the_training_key_changes_with_data_feedback_and_settings(
     assert training_key(data, settings, False) not in (key, with_feedback)  # gate only
     feedback.add(rows_of(images[60_100:60_101], [feedback.NOT_A_DIGIT]))
     assert training_key(data, settings, None) != with_feedback  # new rows for the gate
+
+
+def test_a_version_trained_from_the_same_key_is_found(home, strong_model_path):
+    from digitrec import registry
+    from digitrec.pipeline.retraining import repeated_version
+
+    model = str(strong_model_path)
+    first = {"run_id": "a", "model_path": model, "training_key": "k1", "val_accuracy": 0.9}
+    registry.register(first, promote=True)
+    second = {"run_id": "b", "model_path": model, "training_key": "k2", "val_accuracy": 0.8}
+    registry.register(second, promote=False)
+    champion = repeated_version("k1")
+    assert champion["is_champion"] and champion["run_id"] == "a"
+    other = repeated_version("k2")  # not promoted: training again would only reproduce it
+    assert other["run_id"] == "b" and not other["is_champion"]
+    assert repeated_version("k3") is None

@@ -270,3 +270,55 @@ def test_the_page_never_inserts_html_and_allows_no_inline_script(client):
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_page_feedback_tells_the_prefect_server(server, champion_home, mnist_arrays, tmp_path):
+    """The page in its own process, as `digitrec app` runs it beside a server: a "that's
+    wrong" answer reaches the server as digitrec.feedback.added with source "app"."""
+    import subprocess
+    import sys
+
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    from tests.prefect_servers import REPO, stop
+
+    images, _ = mnist_arrays
+    port = free_port()
+    env = server.client_env(tmp_path / "prefect", DIGITREC_HOME=str(champion_home))
+    log = tmp_path / "app.log"
+    command = [sys.executable, "-m", "uvicorn", "app.web.server:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with log.open("w") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the app exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def app_events() -> list:
+        found = server.api(
+            lambda c: c.read_events(
+                filter=EventFilter(event=EventNameFilter(name=["digitrec.feedback.added"])),
+                limit=50,
+            )
+        ).events
+        return [e for e in found if e.payload.get("source") == "app"]
+
+    try:
+        wait_for(up, 120, "the app answering")
+        with httpx.Client(base_url=base, timeout=60) as client:
+            token = page_token(client)
+            body = predict(client, drawing([images[60_020]])).json()
+            payload = {"prediction_id": body["id"], "label": "5", "reviewer": "ana"}
+            headers = {"X-CSRF-Token": token}
+            assert client.post("/api/feedback", json=payload, headers=headers).status_code == 201
+        (event,) = wait_for(app_events, 60, "digitrec.feedback.added from the page", 1)
+    finally:
+        stop(process)
+    assert event.payload["new"] == 1 and event.payload["total"] >= 1
+    assert event.resource["prefect.resource.id"] == "digitrec.feedback"

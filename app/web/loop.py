@@ -72,6 +72,25 @@ def recent(n: int, writer: LogWriter) -> list[dict]:
     return [dataclasses.asdict(record) for record in reversed(log.recent(n))]
 
 
+_quiet = threading.Event()  # set once a "not sent" note was printed: one is enough per process
+
+
+def announce(new: int) -> None:
+    """Send `digitrec.feedback.added` for `new` stored rows to the Prefect server when one
+    answers (PREFECT_API_URL), so enough labels start a retraining; runs off the request path
+    and never fails anything: the rows are stored either way."""
+    from tasks.events import announce_feedback
+
+    try:
+        result = announce_feedback(new, SOURCE)
+    except Exception as error:  # noqa: BLE001 - a page must outlive a broken event channel
+        print(f"warning: digitrec.feedback.added not sent: {error}", file=sys.stderr)
+        return
+    if not result.sent and not _quiet.is_set():
+        _quiet.set()
+        print(f"note: digitrec.feedback.added {result.note}", file=sys.stderr)
+
+
 def feedback_fields(body: bytes) -> FeedbackFields:
     """Parse and check the page's JSON: prediction_id, piece, label (0-9 or 'not a digit')."""
     try:

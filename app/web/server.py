@@ -47,6 +47,7 @@ def create_app(model: str = "champion") -> FastAPI:
     """The app serving `model` ('champion' follows promotions; a run id or .keras path pins)."""
     cv2.setNumThreads(1)  # requests run side by side; OpenCV's own threads would only fight them
     readers = ThreadPoolExecutor(READERS, thread_name_prefix="reader")
+    announcer = ThreadPoolExecutor(1, thread_name_prefix="events")  # feedback events, in order
     writer = loop.LogWriter()
 
     @asynccontextmanager
@@ -54,6 +55,7 @@ def create_app(model: str = "champion") -> FastAPI:
         yield
         readers.shutdown()
         writer.flush()  # nothing served goes unlogged at shutdown
+        announcer.shutdown(wait=True)  # each waits for delivery at most tasks.events.FLUSH_S
 
     app = FastAPI(
         title="digitrec", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
@@ -115,6 +117,8 @@ def create_app(model: str = "champion") -> FastAPI:
         if reading is None:
             raise InputError(404, "unknown or expired prediction id: predict again")
         row = await run_in_threadpool(loop.add_feedback, reading, fields)
+        if row["added"]:
+            announcer.submit(loop.announce, 1)
         return JSONResponse(row, 201)
 
     @app.get("/api/recent")

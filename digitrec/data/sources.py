@@ -3,6 +3,7 @@ folder (a Kaggle download) or nothing (the embedded MNIST)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,12 @@ def source_for(data_dir: str | None) -> DataSource:
     return DATA_SOURCES["kaggle" if data_dir else "embedded"]
 
 
+DATA_DIR_ENV = "DIGITREC_DATA_DIR"
+
+
 def locate_data(data_dir: str | None) -> DataPaths:
-    """The files of the run's data, building the embedded data on first use."""
+    """The files of the run's data, building the embedded data on first use. No `data_dir`
+    means $DIGITREC_DATA_DIR when set (so scheduled and event-started runs, which pass no
+    folder, can train on a team's own data), else the embedded MNIST."""
+    data_dir = data_dir or os.environ.get(DATA_DIR_ENV, "").strip() or None
     return DataPaths.of(source_for(data_dir).locate(data_dir))

@@ -14,7 +14,7 @@ from digitrec.data.sources import DataPaths
 from digitrec.loop import feedback
 from digitrec.pipeline.feedback import checked_rows, fingerprint_of
 from digitrec.pipeline.records import RunSummary
-from digitrec.registry import champion
+from digitrec.registry import champion, versions
 from digitrec.storage import runs_dir
 
 
@@ -47,26 +47,38 @@ def training_key(data: DataPaths, settings: dict, use_feedback: bool | None) -> 
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def repeated_champion(key: str) -> dict | None:
-    """The champion's record when it was trained from exactly this key, else None."""
+def repeated_version(key: str) -> dict | None:
+    """The registered version trained from exactly this key: the champion when it was (a
+    cheap local read), else the newest other version that was (promoted or not: training again
+    would only reproduce it), else None."""
     current = champion()
-    return current if current is not None and current.get("training_key") == key else None
+    if current is not None and current.get("training_key") == key:
+        return dict(current, is_champion=True)
+    same = [
+        v
+        for v in versions()
+        if v.get("training_key") == key
+        and not str(v.get("decision", "")).startswith(("rolled back", "failed"))
+    ]  # a run rolled back or failed after registering may well succeed when trained again
+    return dict(same[-1], is_champion=False) if same else None
 
 
 def skipped_summary(record: dict) -> RunSummary:
-    """What a skipped run returns: the champion's own run, named as such."""
+    """What a skipped run returns: the numbers of the version it would have repeated."""
     run_dir = runs_dir() / str(record["run_id"])
+    which = "champion version" if record["is_champion"] else "version"
+    hidden = record.get("hidden_test_accuracy")
     return RunSummary(
         run_dir=str(run_dir),
         report=str(run_dir / "report.md"),
-        model=str(record["model_path"]),
+        model=str(record.get("model_path") or run_dir / "model.keras"),
         submission=str(run_dir / "submission.csv"),
         val_accuracy=float(record["val_accuracy"]),
-        hidden_test_accuracy=record.get("hidden_test_accuracy"),
-        champion=True,
+        hidden_test_accuracy=None if hidden is None else float(hidden),
+        champion=bool(record["is_champion"]),
         champion_reason=(
-            f"skipped: the data, reviewed feedback, code and settings equal those of champion "
-            f"version {record['version']} (run {record['run_id']}); force=true trains anyway"
+            f"skipped: the data, reviewed feedback, code and settings equal those of {which} "
+            f"{record['version']} (run {record['run_id']}); force=true trains anyway"
         ),
         skipped=True,
     )
