@@ -289,7 +289,9 @@ def test_page_feedback_tells_the_prefect_server(server, champion_home, mnist_arr
     command = [sys.executable, "-m", "uvicorn", "app.web.server:create_app", "--factory",
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
     with log.open("w") as out:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=out, stderr=out, start_new_session=True
+        )
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
