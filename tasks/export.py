@@ -16,4 +16,8 @@ def export_model(final: StageResult, run: RunContext) -> ModelExport:
     for name, agreement in exported.agreements.items():
         kept = "kept" if exported.files[name] else "not kept"
         print(f"{name} export: same digit as Keras on {agreement:.3%} of validation, {kept}")
+    scores = ", ".join(f"{name} {value:.4%}" for name, value in exported.accuracies.items())
+    print(
+        f"validation accuracy per runtime: {scores}; auto runs {exported.auto_runtime or 'litert'}"
+    )
     return exported

@@ -10,7 +10,7 @@ import pytest
 
 from digitrec import registry
 from digitrec.data.kaggle import load_answers
-from digitrec.inference.runtimes import INT8_MIN_AGREEMENT
+from digitrec.inference.runtimes import INT8_MIN_AGREEMENT, load_predictor
 from digitrec.modeling.rejection import MAX_DIGITS_REJECTED
 from tests.conftest import write_rows
 
@@ -140,6 +140,13 @@ def test_int8_export_is_kept_exactly_when_it_agrees(first_run):
     assert (
         (run_dir / "model.int8.tflite").is_file() == kept == (exported["files"]["int8"] is not None)
     )
+    # auto runs int8 only when it scored at least as well as float LiteRT on validation.
+    accuracies = exported["accuracies"]
+    assert set(accuracies) == {"keras", *(name for name, f in exported["files"].items() if f)}
+    assert accuracies["litert"] == accuracies["keras"]  # the float export predicts Keras' digits
+    expected = "int8" if kept and accuracies["int8"] >= accuracies["litert"] else None
+    assert exported["auto_runtime"] == expected
+    assert load_predictor(run_dir / "model.keras")[1] == (expected or "litert")
 
 
 def test_calibration_and_gate_are_stored_beside_the_model(first_run):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -46,8 +47,14 @@ def test_int8_export_is_kept_when_it_agrees_and_used_on_request(model_copy, mnis
     assert agreement >= 0.95
     # Probabilities come out in 1/256 steps (int8 softmax), so each row sums to 1 within a few.
     np.testing.assert_allclose(int8_probs.sum(1), 1.0, atol=6 / 256)
-    # auto keeps the bit-faithful float export.
+    # auto keeps the bit-faithful float export, unless training chose int8 for this model.
     assert load_predictor(model_copy)[1] == "litert"
+    export_json = model_copy.parent / "export.json"
+    export_json.write_text(json.dumps({"auto_runtime": "int8"}))
+    assert load_predictor(model_copy)[1] == "int8"
+    for unusable in ('{"auto_runtime": "tpu"}', "{not json", "[1, 2]"):
+        export_json.write_text(unusable)
+        assert load_predictor(model_copy)[1] == "litert"
 
 
 def test_int8_export_below_the_gate_is_discarded(model_copy, mnist_arrays):

@@ -7,12 +7,15 @@ how training exports it, and how prediction loads it.
   faster on CPU; not bit-faithful, so opt-in and kept only when it predicts the same digit as
   Keras on at least INT8_MIN_AGREEMENT of the validation split.
 - keras: the `.keras` model itself (imports TensorFlow).
-`auto` takes the first of AUTO_ORDER whose file is current. Every runtime's probabilities pass
-through the model's calibration (`digitrec.inference.calibration`). Speeds: bench/RESULTS.md.
+`auto` takes the runtime training chose for the model (export.json's `auto_runtime`: int8 when
+it scored at least as well as float on the validation split), else the first of AUTO_ORDER whose
+file is current. Every runtime's probabilities pass through the model's calibration
+(`digitrec.inference.calibration`). Speeds: bench/RESULTS.md.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -175,6 +178,8 @@ RUNTIMES: dict[str, Runtime] = {
 EXPORTED = tuple(name for name, runtime in RUNTIMES.items() if runtime.converter is not None)
 AUTO = "auto"
 AUTO_ORDER = ("litert", "keras")  # `auto` runs the first whose file is current
+AUTO_CHOICE = "auto_runtime"  # export.json's key: the runtime training chose for `auto`
+EXPORT_FILE = "export.json"
 RUNTIME_CHOICES = (AUTO, *RUNTIMES)
 RuntimeChoice = Literal[RUNTIME_CHOICES]  # the predict flow's `runtime` parameter
 
@@ -205,7 +210,8 @@ def load_predictor(
     if path.suffix == ".tflite":
         return litert_predictor(path), "int8" if path.name.endswith(".int8.tflite") else "litert"
     if runtime == AUTO:
-        runtime = next(name for name in AUTO_ORDER if is_current(RUNTIMES[name], path))
+        order = [name for name in (preferred_runtime(path), *AUTO_ORDER) if name is not None]
+        runtime = next(name for name in order if is_current(RUNTIMES[name], path))
     chosen = RUNTIMES[runtime]
     if not is_current(chosen, path):
         raise FileNotFoundError(
@@ -214,6 +220,15 @@ def load_predictor(
         )
     predictor = chosen.load(chosen.file(path))
     return (calibrated(predictor, path) if calibrate else predictor), runtime
+
+
+def preferred_runtime(keras_path: Path) -> str | None:
+    """The runtime training chose for `auto` (export.json beside the model), or None."""
+    try:
+        choice = json.loads((keras_path.parent / EXPORT_FILE).read_text()).get(AUTO_CHOICE)
+    except (OSError, ValueError, AttributeError):
+        return None
+    return choice if choice in RUNTIMES else None
 
 
 def calibrated(predictor: Predictor, keras_path: Path) -> Predictor:

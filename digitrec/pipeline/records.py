@@ -150,6 +150,8 @@ class ModelExport:
     model_path: str
     files: dict[str, str | None]
     agreements: dict[str, float]
+    accuracies: dict[str, float] = field(default_factory=dict)  # validation, per runtime kept
+    auto_runtime: str | None = None  # what `auto` runs: int8 when it is no less accurate
 
 
 @dataclass(frozen=True)
