@@ -41,8 +41,8 @@ def monitor(
     Args:
         since: Start of the window (ISO time); empty means the last monitor run's time.
         min_records: The window holds at least this many of the newest log records.
-        data_dir: The training data to compare with (a Kaggle folder); empty means the
-            embedded MNIST.
+        data_dir: The training data to compare with (a Kaggle folder); empty means
+            $DIGITREC_DATA_DIR when set, else the embedded MNIST.
         min_predictions: Fewer answered predictions (or images, for a statistic) than this
             give "not enough data", never an alarm.
         ks_p: An image statistic drifted when its KS p-value is below this ...

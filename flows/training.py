@@ -47,8 +47,8 @@ def train(
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
     Args:
-        data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means the
-            embedded MNIST.
+        data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means
+            $DIGITREC_DATA_DIR when set, else the embedded MNIST.
         profile: Training profile (digitrec.modeling.profiles): fast (compact CNN, the
             default), standard (stronger CNN, longer schedule, cross-validation) or ensemble
             (several CNNs trained in parallel on Dask and averaged).
