@@ -17,6 +17,7 @@ LAYERS = {
     "arrays": 0,
     "storage": 0,
     "markdown": 0,
+    "plotting": 0,
     "data": 1,
     "modeling": 2,
     "evaluation": 2,

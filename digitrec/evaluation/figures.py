@@ -6,35 +6,17 @@ state, no GUI backend and nothing to close; safe in worker threads.
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from digitrec.arrays import first_non_digit
 from digitrec.constants import DIGITS, IMAGE_SIZE, NUM_CLASSES
+from digitrec.plotting import new_figure, to_png
 
-DPI = 80  # keeps each PNG at a few tens of KB for data URIs
 GAP = 2  # pixels between digits in a mosaic
 TITLE_GAP = 9  # pixels above each gallery digit for its title
 GALLERY_COLUMNS = 6
 PANEL_COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A figure on its own Agg canvas (sizes in inches)."""
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def to_png(figure: Figure) -> bytes:
-    """Render without a timestamp or software tag, so equal figures give equal bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def as_images(images) -> np.ndarray:

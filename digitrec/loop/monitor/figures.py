@@ -4,32 +4,16 @@ the confidence histogram). matplotlib's object API on an Agg canvas: no pyplot s
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from digitrec.constants import DIGITS
 from digitrec.loop.monitor.features import FEATURE_HELP, FEATURES
 from digitrec.loop.monitor.stats import CONFIDENCE_BINS, ClassShift, finite
+from digitrec.plotting import new_figure, to_png
 
-DPI = 80  # a few tens of KB per PNG, fine as a data URI
 BINS = 30
-
-
-def new_figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def to_png(figure: Figure) -> bytes:
-    """Without a timestamp or software tag, so equal figures give equal bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def inputs_figure(window: dict[str, np.ndarray], reference: dict[str, np.ndarray]) -> bytes:
