@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from prefect.events import DeploymentTriggerTypes
 
 RETRAINING = "retraining"  # the deployment --cron / --timezone reschedule
-DEFAULT_POLL_SECONDS = 2  # Prefect's runner default is 10 s, most of a one-image predict run
+DEFAULT_POLL_SECONDS = 1  # Prefect's default is 10 s; 1 s cut a one-image run by 0.7 s (RESULTS)
 
 
 def with_schedule(spec: DeploymentSpec, cron: str | None, timezone: str | None) -> DeploymentSpec:
