@@ -205,7 +205,7 @@ class Registration:
     val_accuracy: float
     hidden_test_accuracy: float | None
     previous_champion: str | None
-    previous_champion_val_accuracy: float | None
+    previous_champion_val_accuracy: float | None  # on the rows both were scored on (reason)
     promoted: bool
     reason: str
     version: int | None = None  # the MLflow model version of `digitrec`
