@@ -13,34 +13,22 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Served:
-    """The fields of a Prediction the log reads (digitrec.loop.log.PredictionLike)."""
-
-    input: str
-    digit: int | None
-    confidence: float | None
-    top_k: list[dict] = field(default_factory=list)
-    low_confidence: bool = False
-    digits: str | None = None
-    rejected: bool = False
-    reason: str | None = None
-    error: str | None = None
 
 
 def fill_log(count: int, batch: int = 500) -> None:
     """`count` predictions of the embedded test images, logged in predict-sized batches."""
     from digitrec.data.embedded import ensure_embedded_data
     from digitrec.data.kaggle import load_csv
+    from digitrec.inference.prediction import Prediction
     from digitrec.loop import log
 
     test = load_csv(ensure_embedded_data().test_csv, kind="test").images[:count]  # (n, 28, 28)
     for start in range(0, len(test), batch):
         images = test[start : start + batch]
-        served = [Served(f"img{start + i}.png", (start + i) % 10, 0.97) for i in range(len(images))]
+        served = [
+            Prediction(f"img{start + i}.png", (start + i) % 10, confidence=0.97)
+            for i in range(len(images))
+        ]
         log.append(log.records_from(served, [[im] for im in images], "flow", "model.keras"))
 
 

@@ -4,26 +4,11 @@ logged through digitrec.loop.log exactly as predict logs them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from digitrec.inference.prediction import Prediction
 from digitrec.loop import log
-
-
-@dataclass(frozen=True)
-class Served:
-    """The fields of a Prediction the log reads (digitrec.loop.log.PredictionLike)."""
-
-    input: str
-    digit: int | None
-    confidence: float | None
-    top_k: list[dict] = field(default_factory=list)
-    low_confidence: bool = False
-    digits: str | None = None
-    rejected: bool = False
-    reason: str | None = None
-    error: str | None = None
 
 
 def log_images(
@@ -35,10 +20,10 @@ def log_images(
 ) -> list[log.LoggedPrediction]:
     """Log one prediction per 28x28 image (answered `digits`), as one batch; returns the records."""
     served = [
-        Served(
+        Prediction(
             f"image{i}.png",
             int(d),
-            confidence,
+            confidence=confidence,
             low_confidence=confidence < 0.8,
             rejected=rejected,
             reason="not a digit" if rejected else None,

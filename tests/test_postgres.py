@@ -45,6 +45,15 @@ def alive(process: subprocess.Popen, log: Path) -> None:
         raise RuntimeError(f"{process.args[:3]} exited: {log.read_text()[-3000:]}")
 
 
+def healthy(process: subprocess.Popen, log: Path, base_url: str) -> bool:
+    """Whether a server started by `start` answers GET <base_url>/health (raises if it died)."""
+    alive(process, log)
+    try:
+        return httpx.get(f"{base_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def postgres(action: str, folder: Path, port: int) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["bash", str(SCRIPT), action, "--dir", str(folder), "--port", str(port)],
@@ -96,15 +105,8 @@ def server(database, tmp_path_factory) -> Iterator[str]:
     command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     process = start(command, env, log)
 
-    def healthy() -> bool:
-        alive(process, log)
-        try:
-            return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_for(healthy, START_S, "prefect server on PostgreSQL")
+        wait_for(lambda: healthy(process, log, api_url), START_S, "prefect server on PostgreSQL")
         assert not (home / "prefect.db").exists()  # no SQLite: the state lives in PostgreSQL
         yield api_url
     finally:
@@ -209,15 +211,8 @@ def mlflow_on_postgres(database, tmp_path_factory) -> Iterator[dict]:
     log = root / "server.log"
     process = start(command, dict(os.environ), log)
 
-    def healthy() -> bool:
-        alive(process, log)
-        try:
-            return httpx.get(f"{url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_for(healthy, START_S, "mlflow server on PostgreSQL")
+        wait_for(lambda: healthy(process, log, url), START_S, "mlflow server on PostgreSQL")
         yield {"url": url, "store": store}
     finally:
         stop(process)
