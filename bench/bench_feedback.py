@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,28 +28,10 @@ SET_A = range(0, 4000)
 SET_B = range(4000, 8000)
 
 
-def tilted_photo(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """An MNIST-style digit (white on black) as a tilted, blurred, unevenly lit phone photo."""
-    from digitrec.data.photos import on_paper
-
-    scale = int(rng.integers(3, 8))
-    big = cv2.resize(digit, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    pad = int(rng.integers(10, 60))
-    canvas = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-    height, width = canvas.shape
-    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    jitter = rng.uniform(-0.22, 0.22, (4, 2)) * [width, height]
-    warp = cv2.getPerspectiveTransform(corners, np.float32(corners + jitter))
-    canvas = cv2.warpPerspective(canvas.astype(np.float32), warp, (width, height))
-    canvas = cv2.GaussianBlur(canvas, (0, 0), rng.uniform(0.5, 0.25 * scale))
-    photo = on_paper(np.clip(canvas, 0, 255), rng).astype(np.float32)
-    light = np.linspace(rng.uniform(-40, 0), rng.uniform(0, 40), width)[None, :]  # (1, W)
-    return np.clip(photo + light, 0, 255).astype(np.uint8)
-
-
 def seen_images(rows: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """What the model sees for each photo, (N, 28, 28) uint8 after the app's preprocessing, and
     the labels; a photo the preprocessing finds blank (it answers with an error) is left out."""
+    from digitrec.data.styles import tilted_photo
     from digitrec.inference.files import ImageError
     from digitrec.inference.preprocess import to_mnist
 

@@ -120,6 +120,17 @@ def run_profile(name: str, train, val, clock: Clock, tmp: str):
     return final.model
 
 
+def load_benchmark_split():
+    """(train, validation, hidden-test images, hidden-test labels): a seed-0 90/10 split."""
+    info = ensure_embedded_data()
+    data = load_csv(info.train_csv, kind="train")
+    train_idx, val_idx = stratified_split(data.labels, 0.1, seed=0)
+    train = (data.images[train_idx], data.labels[train_idx])
+    val = (data.images[val_idx], data.labels[val_idx])
+    test = load_csv(info.test_csv, kind="test").images
+    return train, val, test, load_answers(info.test_labels_csv)
+
+
 def main() -> None:
     import tempfile
 
@@ -127,13 +138,7 @@ def main() -> None:
     parser.add_argument("--notebook-epochs", type=int, default=20)
     parser.add_argument("--recipes", default="notebook,fast", help="notebook, fast, standard")
     args = parser.parse_args()
-    info = ensure_embedded_data()
-    data = load_csv(info.train_csv, kind="train")
-    test = load_csv(info.test_csv, kind="test")
-    answers = load_answers(info.test_labels_csv)
-    train_idx, val_idx = stratified_split(data.labels, 0.1, seed=0)
-    train = (data.images[train_idx], data.labels[train_idx])
-    val = (data.images[val_idx], data.labels[val_idx])
+    train, val, test, answers = load_benchmark_split()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for recipe in args.recipes.split(","):
@@ -143,7 +148,7 @@ def main() -> None:
                 model = run_notebook(train, val, args.notebook_epochs, clock)
             else:
                 model = run_profile(recipe, train, val, clock, tmp)
-            hidden = float((predict_proba(model, test.images).argmax(1) == answers).mean())
+            hidden = float((predict_proba(model, test).argmax(1) == answers).mean())
             results[recipe] = {
                 "train_seconds": round(clock.curve[-1][0], 1),
                 "final_val_accuracy": clock.curve[-1][1],

@@ -17,6 +17,8 @@ from digitrec.storage import write_bytes_atomic
 
 DIGIT_BOX = 20  # MNIST scales the ink's longer side to 20 px ...
 CENTRE = 14.0  # ... and puts its centre of mass here (measured on MNIST: 13.99, 14.00)
+BORDER_INK = 0.10  # a share of the image's edge in "ink" above this is uneven light instead
+UNEVEN_LIGHT = 24  # grey levels of spread in the paper's light that flatten_light corrects
 MIN_CONTRAST = 32  # ink must differ from the paper by this many grey levels
 SPECK_FRACTION = 0.03  # ink components smaller than this share of the largest are specks
 MIN_STROKE_RATIO = 0.045  # strokes thinner than this share of the box (a pen on paper) ...
@@ -36,6 +38,26 @@ def ink_layer(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bright ink on a zero background (grey stroke edges kept) and the mask of ink found."""
     gray = check_gray(gray)
     bright = PIXEL_MAX - gray if is_dark_on_light(gray) else gray  # (H, W) ink now bright
+    try:
+        ink, mask = threshold_ink(bright)
+        if not on_border(mask):
+            return ink, mask
+    except ImageError:
+        ink = None  # perhaps a shadow hides the ink: retry on evenly lit paper
+    flat = flatten_light(bright)
+    if flat is bright and ink is not None:
+        return ink, mask
+    return threshold_ink(flat)
+
+
+def on_border(mask: np.ndarray) -> bool:
+    """Ink covers much of the image's edge: a shadow or a light gradient, not a digit."""
+    edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    return float(edge.mean()) > BORDER_INK
+
+
+def threshold_ink(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ink (bright) from paper by Otsu's threshold, then stretched so the ink peaks at 255."""
     background, noise = background_level(bright)
     bright = denoise(bright, noise)
     threshold, mask = cv2.threshold(bright, 0, PIXEL_MAX, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -68,6 +90,24 @@ def is_dark_on_light(gray: np.ndarray) -> bool:
     )
     low, high = np.percentile(gray, [1, 99])
     return float(np.median(border)) > (low + high) / 2
+
+
+def flatten_light(bright: np.ndarray) -> np.ndarray:
+    """Subtract the paper's slowly varying light (a shadow, vignetting) so one threshold fits
+    the whole page. The light is the image opened with a kernel a quarter of its side, wider
+    than a stroke; evenly lit images (spread under UNEVEN_LIGHT) come back unchanged."""
+    height, width = bright.shape
+    if min(height, width) < 64:
+        return bright
+    factor = max(1, min(height, width) // 128)  # the light varies slowly: estimate it small
+    small = cv2.resize(bright, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
+    side = max(5, min(small.shape) // 4) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    light = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel), (0, 0), side / 4)
+    low, high = np.percentile(light, [2, 98])
+    if high - low < UNEVEN_LIGHT:
+        return bright
+    return cv2.subtract(bright, cv2.resize(light, (width, height), interpolation=cv2.INTER_LINEAR))
 
 
 def background_level(bright: np.ndarray) -> tuple[float, float]:
