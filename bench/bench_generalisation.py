@@ -5,9 +5,10 @@ default runtime with its calibration and its not-a-digit gate).
     .venv/bin/python bench/bench_generalisation.py --model fast=PATH.keras [--model standard=...]
         [--per-style 1000] [--json out.json]
 
-The styled sets are drawn from hidden-test rows 10,000 onwards, which no training run uses
-and no other benchmark renders. "accuracy" counts an image the app cannot read (it answers
-"blank") as wrong; "rejected" is the share the gate calls "not a digit" (a wrong refusal).
+The styled sets are drawn from hidden-test rows 10,000 onwards (`--first-row`), which no
+training run uses and no other benchmark renders. "accuracy" counts an image the app cannot
+read (it answers "blank") as wrong; "rejected" is the share the gate calls "not a digit" (a
+wrong refusal).
 """
 
 from __future__ import annotations
@@ -43,18 +44,18 @@ def seen(pairs: Iterable[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarra
     return np.array(images, np.uint8).reshape(-1, 28, 28), np.array(labels, int), unreadable
 
 
-def held_out_sets(per_style: int) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+def held_out_sets(per_style: int, first_row: int) -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
     from digitrec.data import styles
     from digitrec.data.embedded import ensure_embedded_data
     from digitrec.data.kaggle import load_answers, load_csv
 
     info = ensure_embedded_data()
-    rows = slice(FIRST_ROW, FIRST_ROW + per_style)
+    rows = slice(first_row, first_row + per_style)
     digits = load_csv(info.test_csv, kind="test").images[rows]
     labels = load_answers(info.test_labels_csv)[rows]
     sets = {"mnist rows (reference)": (digits, labels, 0)}
     for i, style in enumerate(styles.STYLES):
-        sets[style] = seen(styles.styled(style, digits, labels, SEED + i))
+        sets[style] = seen(styles.styled(style, digits, labels, SEED + first_row + i))
     sets["typed fonts"] = seen(styles.typed_digits(SEED))
     sets["other writers (UCI)"] = seen(styles.other_writers())
     return sets
@@ -83,11 +84,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", action="append", required=True, help="NAME=PATH.keras")
     parser.add_argument("--per-style", type=int, default=1000)
+    parser.add_argument("--first-row", type=int, default=FIRST_ROW, help="a fresh draw: 20000")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     models = dict(spec.split("=", 1) for spec in args.model)
     started = time.perf_counter()
-    sets = held_out_sets(args.per_style)
+    sets = held_out_sets(args.per_style, args.first_row)
     print(f"built {len(sets)} sets in {time.perf_counter() - started:.1f} s", flush=True)
     results = {
         name: {model: score(path, *data) for model, path in models.items()}

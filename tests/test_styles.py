@@ -93,3 +93,17 @@ def test_flattening_removes_a_light_gradient():
     page = np.tile(np.linspace(40, 160, 200), (200, 1)).astype(np.uint8)  # (200, 200)
     flat = flatten_light(page)
     assert np.ptp(page) > 100 and np.ptp(flat) < 20
+
+
+def test_a_markers_strokes_are_thinned_to_mnist_width(mnist_test_digits):
+    from digitrec.inference.preprocess import stroke_width
+
+    rng = np.random.default_rng(5)
+    digits = mnist_test_digits[0][:30]
+    marker = [to_mnist(styles.thick_pen(d, rng)) for d in digits]
+
+    def widths(images) -> float:
+        return float(np.median([stroke_width(image) for image in images]))
+
+    # In 28x28 a marker's strokes come out as wide as MNIST's own, give or take a pixel.
+    assert abs(widths(marker) - widths(digits)) < 1.0

@@ -23,6 +23,8 @@ MIN_CONTRAST = 32  # ink must differ from the paper by this many grey levels
 SPECK_FRACTION = 0.03  # ink components smaller than this share of the largest are specks
 MIN_STROKE_RATIO = 0.045  # strokes thinner than this share of the box (a pen on paper) ...
 TARGET_STROKE_RATIO = 0.10  # ... are thickened to about MNIST's median stroke width
+MAX_STROKE_RATIO = 0.17  # a marker's strokes, wider than 97% of MNIST's (photographed) ...
+THICK_TARGET_RATIO = 0.12  # ... are eroded to about MNIST's upper quartile
 
 
 def to_mnist(gray: np.ndarray, save_to: Path | str | None = None) -> np.ndarray:
@@ -150,7 +152,7 @@ def centre_digit(ink: np.ndarray) -> np.ndarray:
     if rows.size == 0:
         raise ImageError("blank: no ink found")
     box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w)
-    small = scale_to_box(thicken_strokes(box))  # (<=20, <=20)
+    small = scale_to_box(match_strokes(box))  # (<=20, <=20)
     return place_by_mass(small)  # (28, 28)
 
 
@@ -168,16 +170,23 @@ def scale_to_box(box: np.ndarray, side: int = DIGIT_BOX) -> np.ndarray:
     )
 
 
-def thicken_strokes(box: np.ndarray) -> np.ndarray:
-    """Dilate pen-thin strokes to MNIST's relative stroke width so they survive scaling."""
+def match_strokes(box: np.ndarray) -> np.ndarray:
+    """Bring a pen's strokes toward MNIST's relative width so they survive scaling and look
+    like the training digits: dilate a fine pen's, erode a marker's."""
     side = max(box.shape)
-    width = stroke_width(box)
-    if width >= MIN_STROKE_RATIO * side or side < 2 * DIGIT_BOX:
+    if side < 2 * DIGIT_BOX:
         return box
-    grow = int(round(TARGET_STROKE_RATIO * side - width)) // 2  # per side of the stroke
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    padded = cv2.copyMakeBorder(box, grow, grow, grow, grow, cv2.BORDER_CONSTANT, value=0)
-    return cv2.dilate(padded, kernel)  # (h + 2g, w + 2g)
+    width = stroke_width(box)
+    if width < MIN_STROKE_RATIO * side:
+        grow = int(round(TARGET_STROKE_RATIO * side - width)) // 2  # per side of the stroke
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+        padded = cv2.copyMakeBorder(box, grow, grow, grow, grow, cv2.BORDER_CONSTANT, value=0)
+        return cv2.dilate(padded, kernel)  # (h + 2g, w + 2g)
+    if width > MAX_STROKE_RATIO * side:
+        shrink = int(round(width - THICK_TARGET_RATIO * side)) // 2
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * shrink + 1, 2 * shrink + 1))
+        return cv2.erode(box, kernel)
+    return box
 
 
 def stroke_width(box: np.ndarray) -> float:
