@@ -61,7 +61,6 @@ def slim(layers) -> list:
 
 
 def run_variant(name: str) -> dict:
-    import keras
     from time_to_accuracy import Clock, load_benchmark_split
 
     from digitrec.modeling.architectures import ARCHITECTURES
@@ -69,7 +68,6 @@ def run_variant(name: str) -> dict:
     from digitrec.storage import write_with
 
     v = VARIANTS[name]
-    keras.mixed_precision.set_global_policy(v.policy)
     ARCHITECTURES["slim"] = slim
     train, val, test, answers = load_benchmark_split()
     clock = Clock()
@@ -81,6 +79,7 @@ def run_variant(name: str) -> dict:
         peak_learning_rate=v.learning_rate,
         warmup_fraction=v.warmup,
         augmentation=None,
+        precision=v.policy,
     )
     start = None
     if v.plain:

@@ -69,3 +69,29 @@ def test_tiny_fit_learns_and_inference_matches_training_mode(mnist_arrays):
     # must not collapse, as it did with Keras' default BN momentum on short schedules.
     assert accuracy > 0.85
     assert result.images_per_second > 0
+
+
+@pytest.mark.slow
+def test_bfloat16_training_learns_and_returns_a_float32_model(mnist_arrays, tmp_path):
+    import keras
+
+    images, labels = mnist_arrays
+    config = TrainConfig("compact", epochs=2, batch_size=64, seed=0, precision="mixed_bfloat16")
+    result = fit(config, (images[:2000], labels[:2000]))
+    model = result.model
+    # Saved, exported and served in float32, whatever it computed in while training.
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    probs = predict_proba(model, images[60000:60300])
+    accuracy = (probs.argmax(1) == labels[60000:60300]).mean()
+    assert probs.dtype == np.float32 and accuracy > 0.85  # as the float32 tiny fit above
+    # Continuing from a saved model in bf16 starts from its weights, not from scratch.
+    path = tmp_path / "m.keras"
+    model.save(path)
+    again = fit(
+        TrainConfig("compact", epochs=1, batch_size=64, seed=1, precision="mixed_bfloat16"),
+        (images[2000:3000], labels[2000:3000]),
+        initial_model_path=path,
+    )
+    later = (predict_proba(again.model, images[60000:60300]).argmax(1) == labels[60000:60300])
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert later.mean() > 0.85

@@ -67,8 +67,12 @@ def strong(layers) -> list:
 ARCHITECTURES: dict[str, Callable] = {"baseline": baseline, "compact": compact, "strong": strong}
 
 
-def build_model(architecture: str, seed: int = 0):
-    """A fresh, uncompiled Keras model of the named architecture."""
+PRECISIONS = ("float32", "mixed_bfloat16")  # Keras dtype policies a model may compute in
+
+
+def build_model(architecture: str, seed: int = 0, precision: str = "float32"):
+    """A fresh, uncompiled Keras model of the named architecture. With "mixed_bfloat16" its
+    layers compute in bfloat16 on float32 weights; the softmax stays float32 either way."""
     import keras
     from keras import layers
 
@@ -76,10 +80,27 @@ def build_model(architecture: str, seed: int = 0):
         raise ValueError(
             f"unknown architecture {architecture!r}; choose from {sorted(ARCHITECTURES)}"
         )
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
     keras.utils.set_random_seed(seed)
-    inputs = keras.Input(IMAGE_SHAPE, name="pixels")
-    x = layers.Rescaling(1 / 255)(inputs)
-    for layer in ARCHITECTURES[architecture](layers):
-        x = layer(x)
-    outputs = layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)  # read by each layer as it is created
+    try:
+        inputs = keras.Input(IMAGE_SHAPE, name="pixels")
+        x = layers.Rescaling(1 / 255)(inputs)
+        for layer in ARCHITECTURES[architecture](layers):
+            x = layer(x)
+        outputs = layers.Dense(
+            NUM_CLASSES, activation="softmax", name="probabilities", dtype="float32"
+        )(x)
+    finally:
+        keras.config.set_dtype_policy(previous)
     return keras.Model(inputs, outputs, name=architecture)
+
+
+def with_precision(model, precision: str, seed: int = 0):
+    """The same architecture and weights computing in `precision` (weights stay float32, so
+    a mixed-precision model converts back to float32 without loss)."""
+    twin = build_model(model.name, seed=seed, precision=precision)
+    twin.set_weights(model.get_weights())
+    return twin

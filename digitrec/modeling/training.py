@@ -36,6 +36,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     augmentation: Augmentation | None = field(default_factory=Augmentation)
     seed: int = 0
+    precision: str = "float32"  # or "mixed_bfloat16": compute in bf16, keep float32 weights
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -155,13 +156,15 @@ def fit(
     """Train a new model (or continue from a saved one) and return it with its history."""
     import keras
 
-    from digitrec.modeling.architectures import build_model
+    from digitrec.modeling.architectures import build_model, with_precision
 
     if initial_model_path:
         model = keras.saving.load_model(initial_model_path)
+        if config.precision != "float32":
+            model = with_precision(model, config.precision, config.seed)
         keras.utils.set_random_seed(config.seed)
     else:
-        model = build_model(config.architecture, seed=config.seed)
+        model = build_model(config.architecture, seed=config.seed, precision=config.precision)
     steps = config.epochs * math.ceil(len(train[0]) / config.batch_size)
     compile_model(model, config, steps)
     train_ds = make_dataset(*train, config, training=True)
@@ -177,6 +180,8 @@ def fit(
         shuffle=False,  # tf.data already shuffles
     )
     seconds = time.perf_counter() - started
+    if config.precision != "float32":  # saved, exported and served in float32
+        model = with_precision(model, "float32", config.seed)
     images = config.epochs * len(train[0])
     return TrainResult(
         model,
