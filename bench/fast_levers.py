@@ -41,6 +41,8 @@ VARIANTS = {
     "aug-only-6-b512": Variant(plain=0, augmented=6, batch_size=512, learning_rate=1e-2),
     "bf16-aug-only-6": Variant(plain=0, augmented=6, policy="mixed_bfloat16"),
     "bf16-ref": Variant(policy="mixed_bfloat16"),
+    "bf16-plain1-aug6": Variant(plain=1, augmented=6, policy="mixed_bfloat16"),
+    "bf16-plain1-aug7": Variant(plain=1, augmented=7, policy="mixed_bfloat16"),
     "slim-aug-only-6": Variant(plain=0, augmented=6, architecture="slim"),
 }
 

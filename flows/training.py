@@ -21,7 +21,7 @@ from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
 from tasks.registration import register_model
-from tasks.rejection import train_rejector
+from tasks.rejection import prepare_gate, train_rejector
 from tasks.report import publish_report
 from tasks.run import check_repeat, split_data, start_run
 from tasks.submission import make_submission
@@ -88,6 +88,7 @@ def train(
     visualize_data(data, run_dir)
     reviewed = use_feedback(run_dir, feedback)
     run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed)
+    gate_inputs = prepare_gate.submit(run)  # rendered on a spare core while the models train
 
     # Baseline, then improved candidates on the same short budget: the best one is retrained.
     baseline = train_stage("baseline", replace(plan.baseline, seed=seed), run)
@@ -108,7 +109,7 @@ def train(
     stages = [baseline, *candidates, *trained, final]
     model = export_model(final, run)
     calibration = calibrate_model(model.model_path, run)  # every later score uses it
-    rejection = train_rejector(model.model_path, run)
+    rejection = train_rejector(model.model_path, run, gate_inputs)
 
     evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
     cv = None

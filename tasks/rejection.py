@@ -13,9 +13,21 @@ from tasks.artifacts import publish_table_and_figure
 
 
 @task(cache_policy=NO_CACHE)
-def train_rejector(model_path: str, run: RunContext) -> Rejection:
+def prepare_gate(run: RunContext) -> rejection.GateInputs:
+    """Render the gate's training and held-out images (submitted early: it runs while the
+    digit models train)."""
+    inputs = rejection.gate_inputs(run)
+    print(
+        f"not-a-digit gate inputs: {len(inputs.digits)} digits, {len(inputs.nondigits)} "
+        f"non-digits, {len(inputs.held_out)} held-out non-digits"
+    )
+    return inputs
+
+
+@task(cache_policy=NO_CACHE)
+def train_rejector(model_path: str, run: RunContext, inputs: rejection.GateInputs) -> Rejection:
     """Train and export the gate; publish its held-out rates and ROC."""
-    result = rejection.train_rejector(model_path, run)
+    result = rejection.train_rejector(model_path, run, inputs)
     print(
         f"not-a-digit gate: rejects {result.nondigits_rejected:.2%} of held-out non-digits and "
         f"{result.digits_rejected:.2%} of validation digits (AUC {result.auc:.4f})"

@@ -123,3 +123,29 @@ def test_reviewed_not_a_digit_labels_join_the_gates_training(tmp_path, monkeypat
     feedback.add([feedback.FeedbackRow.new("4", star, "review", "bob")])
     digits, nondigits = reviewed_examples()
     assert len(nondigits) == 0 and len(digits) == 2
+
+
+def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_kaggle_dir):
+    from digitrec.data.sources import locate_data
+    from digitrec.pipeline import rejection
+    from digitrec.pipeline.run import split_data
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(rejection, "GATE_DIGITS", 40)
+    monkeypatch.setattr(rejection, "HELD_OUT_NONDIGITS", 12)
+    run = split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 0)
+    first = rejection.gate_inputs(run)
+    assert 35 <= len(first.digits) <= 40 and len(first.held_out) == 12
+    cache = tmp_path / "home" / "cache" / "gate"
+    names = sorted(p.name for p in cache.glob("*.npz"))
+    assert [n.split("-")[0] for n in names] == ["digits", "held", "nondigits"]
+    drawn = []
+    monkeypatch.setattr(rejection, "photographed", lambda *a: drawn.append(a) or a[0][:0])
+    again = rejection.gate_inputs(run)  # read back: nothing is drawn or photographed again
+    assert drawn == [] and all(
+        np.array_equal(getattr(first, f), getattr(again, f))
+        for f in ("digits", "nondigits", "held_out")
+    )
+    # Other training digits (another seed picks others) are rendered anew, under their own key.
+    rejection.gate_inputs(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 1))
+    assert len(list(cache.glob("digits-*.npz"))) == 2

@@ -92,6 +92,6 @@ def test_bfloat16_training_learns_and_returns_a_float32_model(mnist_arrays, tmp_
         (images[2000:3000], labels[2000:3000]),
         initial_model_path=path,
     )
-    later = (predict_proba(again.model, images[60000:60300]).argmax(1) == labels[60000:60300])
+    later = predict_proba(again.model, images[60000:60300]).argmax(1) == labels[60000:60300]
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert later.mean() > 0.85

@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 
 CANVAS = 96  # pixels per side of the drawing, before to_mnist crops and scales it
-DRAWING_VERSION = 1  # bump when the drawings change: cached training sets are keyed on it
 # Letters that read as digits (O 0, I l 1, Z 2, S 5, b G 6, T 7, B 8, g q 9, D Q 0) are left out.
 LETTERS = "ACEFHKMNPRUVWXYacdefhkmnprtuvwxy"
 SYMBOLS = "+*#@%&?!=<>$~^"

@@ -4,15 +4,22 @@ and export it to LiteRT beside model.keras (`model.gate.tflite`, `model.gate.jso
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from digitrec.arrays import model_input
 from digitrec.constants import IMAGE_SHAPE
-from digitrec.data.nondigits import DRAWING_VERSION, draw_nondigits, redraw
+from digitrec.data import nondigits as nondigits_module
+from digitrec.data import photos as photos_module
+from digitrec.data.nondigits import draw_nondigits, redraw
 from digitrec.data.photos import photo_like
 from digitrec.evaluation import confidence_figures
+from digitrec.inference import preprocess as preprocess_module
 from digitrec.inference.files import ImageError
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import combined_score, gate_path, gate_settings_path
@@ -34,21 +41,47 @@ HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with 
 EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
 
 
-def train_rejector(model_path: str, run: RunContext) -> Rejection:
+@dataclass(frozen=True)
+class GateInputs:
+    """What the gate trains on (digits and non-digits, each (n, 28, 28) uint8) and the held-out
+    non-digits it is measured on."""
+
+    digits: np.ndarray
+    nondigits: np.ndarray
+    held_out: np.ndarray
+
+
+def gate_inputs(run: RunContext) -> GateInputs:
+    """Render the gate's inputs. Rendering is OpenCV work on one core, so the flow does it while
+    the digit models train; every part is cached by content, so a rerun on the same data reads
+    it back instead."""
+    train, train_idx, _ = load_split(run)
+    rng = np.random.default_rng(run.seed)
+    picked = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]
+    key = hashlib.sha256(picked.tobytes()).hexdigest()[:16]
+    digits = cached(f"digits-{key}-{run.seed}", lambda: gate_digits(picked, run.seed))
+    nondigits = training_nondigits(len(digits), run.seed)
+    held_out_seed = run.seed + HELD_OUT_SEED_OFFSET
+    held_out = cached(
+        f"held-out-{held_out_seed}-{HELD_OUT_NONDIGITS}",
+        lambda: make_nondigits(HELD_OUT_NONDIGITS, seed=held_out_seed),
+    )
+    reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
+    return GateInputs(
+        np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits], held_out
+    )
+
+
+def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Rejection:
     """The gate, its threshold (rejecting at most MAX_DIGITS_REJECTED of validation digits),
     its held-out rates and ROC, and its LiteRT export."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
     started = time.perf_counter()
-    train, train_idx, val_idx = load_split(run)
-    rng = np.random.default_rng(run.seed)
-    digits = gate_digits(train.images[rng.permutation(train_idx)[:GATE_DIGITS]], run.seed)
-    nondigits = training_nondigits(len(digits), run.seed)
-    reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
-    digits, nondigits = np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits]
-    gate = train_gate(digits, nondigits, seed=run.seed)
+    train, _, val_idx = load_split(run)
+    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed)
     seconds = time.perf_counter() - started
-    held_out = make_nondigits(HELD_OUT_NONDIGITS, seed=run.seed + HELD_OUT_SEED_OFFSET)
+    held_out = inputs.held_out
     val_digits = train.images[val_idx]
     # Each part of the score once per set: the gate's probability, the model's confidence.
     gate_parts = [gate_scores(gate, images) for images in (val_digits, held_out)]
@@ -65,8 +98,8 @@ def train_rejector(model_path: str, run: RunContext) -> Rejection:
         nondigits_rejected=float((other_scores >= threshold).mean()),
         auc=float(roc_auc_score(truth, np.r_[digit_scores, other_scores])),
         train_seconds=round(seconds, 2),
-        digits=len(digits),
-        nondigits=len(nondigits),
+        digits=len(inputs.digits),
+        nondigits=len(inputs.nondigits),
     )
     write_json_atomic(gate_settings_path(model_path), plain(result))
     # Each part of the score alone, for comparison: the gate, and the model's own doubt.
@@ -136,14 +169,35 @@ def gate_digits(digits: np.ndarray, seed: int) -> np.ndarray:
 
 def training_nondigits(count: int, seed: int) -> np.ndarray:
     """The gate's non-digits, drawn and partly photographed; they depend only on the seed and
-    the drawing code, so they are cached under DIGITREC_HOME/cache/gate/."""
-    path = cache_dir() / "gate" / f"nondigits-v{DRAWING_VERSION}-{seed}-{count}.npz"
+    the rendering code, so they are cached."""
+
+    def draw() -> np.ndarray:
+        photos = int(count * PHOTOGRAPHED)
+        drawn = make_nondigits(count - photos, seed)
+        return np.concatenate([drawn, photographed(make_nondigits(photos, seed + 1), seed)])
+
+    return cached(f"nondigits-{seed}-{count}", draw)
+
+
+RENDERING_CODE = (nondigits_module, photos_module, preprocess_module)
+
+
+def rendering_version() -> str:
+    """A hash of the code that draws, photographs and reads back the gate's inputs: a cached
+    render is only reused while that code is unchanged."""
+    digest = hashlib.sha256()
+    for module in RENDERING_CODE:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cached(name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+    """Images under DIGITREC_HOME/cache/gate/, keyed by `name` and the rendering code."""
+    path = cache_dir() / "gate" / f"{name}-r{rendering_version()}.npz"
     if path.is_file():
-        with np.load(path) as cached:
-            return cached["images"]
-    photos = int(count * PHOTOGRAPHED)
-    drawn = make_nondigits(count - photos, seed)
-    images = np.concatenate([drawn, photographed(make_nondigits(photos, seed + 1), seed)])
+        with np.load(path) as stored:
+            return stored["images"]
+    images = make()
     write_with(path, lambda tmp: np.savez(tmp, images=images))
     return images
 
