@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from digitrec.data import nondigits
 from digitrec.data.photos import on_paper, photo_like
 
 Style = Callable[[np.ndarray, np.random.Generator], np.ndarray]  # MNIST digit -> gray image
@@ -142,14 +143,7 @@ FONTS = (  # matplotlib's bundled fonts: sans, serif, mono, TeX-like, in several
     "cmss10.ttf",
     "cmtt10.ttf",
 )
-HERSHEY = (  # OpenCV's stroke fonts, two of them script-like
-    cv2.FONT_HERSHEY_SIMPLEX,
-    cv2.FONT_HERSHEY_DUPLEX,
-    cv2.FONT_HERSHEY_COMPLEX,
-    cv2.FONT_HERSHEY_TRIPLEX,
-    cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
-    cv2.FONT_HERSHEY_SCRIPT_COMPLEX,
-)
+HERSHEY = nondigits.FONTS[:6]  # OpenCV's stroke fonts (two script-like), less its thin PLAIN
 
 
 def typed_digits(seed: int = 0) -> Iterator[tuple[np.ndarray, int]]:
