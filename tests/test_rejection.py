@@ -149,3 +149,7 @@ def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_
     # Other training digits (another seed picks others) are rendered anew, under their own key.
     rejection.gate_inputs(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 1))
     assert len(list(cache.glob("digits-*.npz"))) == 2
+    # Old renders do not pile up: only the newest few per kind stay.
+    for seed in range(2, 2 + rejection.CACHED_PER_KIND):
+        rejection.gate_inputs(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, seed))
+    assert len(list(cache.glob("digits-*.npz"))) == rejection.CACHED_PER_KIND

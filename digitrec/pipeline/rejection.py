@@ -199,7 +199,18 @@ def cached(name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
             return stored["images"]
     images = make()
     write_with(path, lambda tmp: np.savez(tmp, images=images))
+    prune(path.parent, name.split("-")[0])
     return images
+
+
+CACHED_PER_KIND = 4  # renders kept per kind: each distinct training set makes a new one
+
+
+def prune(folder: Path, kind: str) -> None:
+    """Delete all but the CACHED_PER_KIND newest renders of a kind (digits, nondigits, held)."""
+    renders = sorted(folder.glob(f"{kind}-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in renders[CACHED_PER_KIND:]:
+        old.unlink(missing_ok=True)
 
 
 def make_nondigits(count: int, seed: int) -> np.ndarray:
