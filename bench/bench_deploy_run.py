@@ -3,10 +3,14 @@ from the shell, against a real `prefect server start` and `deployments/serve.py`
 and where it goes: the CLI's own start, the wait for the runner to pick the run up, the flow
 run itself (its process start, imports, tasks), and the watch's return.
 
-    .venv/bin/python bench/bench_deploy_run.py [--model champion.keras] [--runs 5] [--poll 2 1]
+    .venv/bin/python bench/bench_deploy_run.py [--model champion.keras] [--runs 5] [--serve ...]
 
-Each --poll value restarts serve.py with that runner poll interval (seconds), so the settings
-are measured side by side in one session.
+Each --serve setting (`fork:1` = runs forked from serve.py's warm fork server, polling every
+second; `spawn:1` = Prefect's fresh interpreter per run) restarts serve.py, so the settings
+are measured side by side against one server, alternating in rounds (--rounds) so that a
+change in the machine's load falls on every setting alike.
+
+    .venv/bin/python bench/bench_deploy_run.py --serve spawn:1 fork:1 fork:0.25 --rounds 2
 """
 
 from __future__ import annotations
@@ -79,13 +83,17 @@ def one_run(env: dict[str, str], api: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a .keras model to serve (default: this home's champion)")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per poll setting")
-    parser.add_argument("--poll", type=int, nargs="+", default=[2, 1], help="runner poll, s")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per setting and round")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds over the settings")
+    parser.add_argument(
+        "--serve", nargs="+", default=["spawn:1", "fork:1"], help="START:POLL settings of serve.py"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     from digitrec.registry import register, resolve_model
 
     model = Path(args.model) if args.model else resolve_model("champion")
+    times: dict[str, list[dict[str, float]]] = {setting: [] for setting in args.serve}
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
         home, prefect_home = Path(tmp) / "home", Path(tmp) / "prefect"
         os.environ["DIGITREC_HOME"] = str(home)
@@ -100,27 +108,39 @@ def main() -> None:
         )  # fmt: skip
         try:
             wait(lambda: answers(f"{api}/health"), 120, "the Prefect server answering")
-            for poll in args.poll:
-                log = Path(tmp) / f"serve-{poll}.log"
-                served = subprocess.Popen(
-                    [sys.executable, "deployments/serve.py", "--poll", str(poll)],
-                    cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                )  # fmt: skip
-                try:
-                    wait(lambda log=log: "being served" in log.read_text(), 180, "serve.py ready")
-                    one_run(env, api)  # warm-up: the first run also fills caches
-                    times = [one_run(env, api) for _ in range(args.runs)]
-                finally:
-                    served.terminate()
-                    served.wait(30)
-                print(f"poll {poll} s, median of {args.runs} runs:")
-                for key in times[0]:
-                    values = [t[key] for t in times]
-                    print(f"  {key:24s} {statistics.median(values):6.2f} s"
-                          f"  (min {min(values):.2f}, max {max(values):.2f})")  # fmt: skip
+            for _ in range(args.rounds):
+                for setting in args.serve:
+                    times[setting] += timed_runs(setting, env, api, Path(tmp), args.runs)
         finally:
             server.terminate()
             server.wait(30)
+    for setting, runs in times.items():
+        start, poll = setting.split(":")
+        print(f"serve.py: runs start by {start}, poll {poll} s; median of {len(runs)} runs:")
+        for key in runs[0]:
+            values = [t[key] for t in runs]
+            print(f"  {key:24s} {statistics.median(values):6.2f} s"
+                  f"  (min {min(values):.2f}, max {max(values):.2f})")  # fmt: skip
+
+
+def timed_runs(setting: str, env: dict, api: str, tmp: Path, runs: int) -> list[dict]:
+    """A fresh serve.py with `setting` (START:POLL), one warm-up run, then `runs` timed ones."""
+    start, poll = setting.split(":")
+    if start not in ("fork", "spawn"):
+        raise ValueError(f"--serve {setting!r}: START is fork or spawn")
+    log = tmp / f"serve-{setting.replace(':', '-')}.log"
+    command = [sys.executable, "deployments/serve.py", "--poll", poll]
+    served = subprocess.Popen(
+        command + (["--spawn"] if start == "spawn" else []),
+        cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait(lambda: "being served" in log.read_text(), 180, "serve.py ready")
+        one_run(env, api)  # warm-up: the first run also fills caches
+        return [one_run(env, api) for _ in range(runs)]
+    finally:
+        served.terminate()
+        served.wait(30)
 
 
 if __name__ == "__main__":

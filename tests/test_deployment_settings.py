@@ -160,18 +160,20 @@ def test_cron_override_changes_only_the_retraining_schedule(served):
 
 
 def test_command_line_and_environment_reach_serve(monkeypatch):
-    """main() as `python deployments/serve.py` runs it, with prefect.serve replaced."""
+    """main() as `python deployments/serve.py` runs it, with the serving loop replaced."""
     calls = []
-    monkeypatch.setattr(prefect, "serve", lambda *d, **kw: calls.append((d, kw)))
+    monkeypatch.setattr(serve, "serve", lambda *args, **kw: calls.append((args, kw)))
     monkeypatch.setenv("DIGITREC_RETRAIN_CRON", "15 2 * * 1")
-    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "7")
+    monkeypatch.setenv("DIGITREC_SERVE_POLL_S", "0.25")
     monkeypatch.setattr("sys.argv", ["serve.py", "--timezone", "Europe/Berlin", "--limit", "3"])
     monkeypatch.chdir(REPO)
     serve.main()
-    ((deployments, kwargs),) = calls
-    assert kwargs == {"pause_on_shutdown": False, "limit": 3}
-    assert os.environ["PREFECT_RUNNER_POLL_FREQUENCY"] == "7"
-    by_name = {d.name: d for d in deployments}
+    ((specs, limit, poll), kwargs) = calls[0]
+    assert len(calls) == 1 and (limit, poll, kwargs) == (3, 0.25, {"fork": True})
+    by_name = {d.name: d for d in map(serve.to_runner_deployment, specs)}
     assert cron_schedules(by_name["retraining"]) == [("15 2 * * 1", "Europe/Berlin", True)]
     assert by_name["retraining"].parameters == {"profile": "fast"}
     assert by_name["predict"].schedules == []
+    monkeypatch.setattr("sys.argv", ["serve.py", "--spawn", "--poll", "2"])
+    serve.main()
+    assert calls[1][0][2] == 2.0 and calls[1][1] == {"fork": False}
