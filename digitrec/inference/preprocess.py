@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from digitrec.constants import IMAGE_SIZE, PIXEL_MAX
+from digitrec.inference import levels
 from digitrec.inference.files import MIN_SIDE, ImageError, encode_png
 from digitrec.storage import write_bytes_atomic
 
@@ -64,7 +65,7 @@ def threshold_ink(bright: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     bright = denoise(bright, noise)
     threshold, mask = cv2.threshold(bright, 0, PIXEL_MAX, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     mask = drop_specks(mask > 0)  # (H, W) bool
-    ink_level = float(np.percentile(bright[mask], 90)) if mask.any() else float(background)
+    ink_level = levels.percentile(bright[mask], 90) if mask.any() else float(background)
     if ink_level - background < max(MIN_CONTRAST, 6.0 * noise) or not mask.any():
         raise ImageError("blank: no ink found")
     low = min(background + max(3.0 * noise, 0.04 * (ink_level - background)), threshold)
@@ -90,8 +91,8 @@ def is_dark_on_light(gray: np.ndarray) -> bool:
     border = np.concatenate(
         [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
     )
-    low, high = np.percentile(gray, [1, 99])
-    return float(np.median(border)) > (low + high) / 2
+    low, high = levels.percentile(gray, [1, 99])
+    return levels.median(border) > (low + high) / 2
 
 
 def flatten_light(bright: np.ndarray) -> np.ndarray:
@@ -106,7 +107,7 @@ def flatten_light(bright: np.ndarray) -> np.ndarray:
     side = max(5, min(small.shape) // 4) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
     light = cv2.GaussianBlur(cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel), (0, 0), side / 4)
-    low, high = np.percentile(light, [2, 98])
+    low, high = levels.percentile(light, [2, 98])
     if high - low < UNEVEN_LIGHT:
         return bright
     return cv2.subtract(bright, cv2.resize(light, (width, height), interpolation=cv2.INTER_LINEAR))
@@ -114,8 +115,8 @@ def flatten_light(bright: np.ndarray) -> np.ndarray:
 
 def background_level(bright: np.ndarray) -> tuple[float, float]:
     """The paper's level (median) and its noise (robust sigma from the median deviation)."""
-    background = float(np.median(bright))
-    noise = 1.4826 * float(np.median(np.abs(bright.astype(np.float32) - background)))
+    background = levels.median(bright)
+    noise = 1.4826 * levels.median_deviation(bright, background)
     return background, noise
 
 
