@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from prefect.events import DeploymentTriggerTypes
 
 RETRAINING = "retraining"  # the deployment --cron / --timezone reschedule
-DEFAULT_POLL_SECONDS = 0.25  # Prefect: 10 s; with fork starts, 1 -> 0.25 s: 5.4 -> 4.8 s a run (RESULTS)
+DEFAULT_POLL_SECONDS = 0.25  # Prefect: 10 s; 1 -> 0.25 s: 5.4 -> 4.8 s a predict run (RESULTS)
 
 
 def with_schedule(spec: DeploymentSpec, cron: str | None, timezone: str | None) -> DeploymentSpec:

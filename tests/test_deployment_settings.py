@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import uuid
 from pathlib import Path
 from typing import Any
