@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from digitrec.arrays import model_input
@@ -55,6 +57,24 @@ def gate_inputs(run: RunContext) -> GateInputs:
     """Render the gate's inputs. Rendering is OpenCV work on one core, so the flow does it while
     the digit models train; every part is cached by content, so a rerun on the same data reads
     it back instead."""
+    with one_opencv_thread():
+        return render_gate_inputs(run)
+
+
+@contextmanager
+def one_opencv_thread() -> Iterator[None]:
+    """OpenCV on one thread meanwhile: on these small images its worker threads took 20% more
+    CPU for the same wall time (bench/RESULTS.md), CPU the training beside it needs."""
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(previous)
+
+
+def render_gate_inputs(run: RunContext) -> GateInputs:
+    """What gate_inputs returns."""
     train, train_idx, _ = load_split(run)
     rng = np.random.default_rng(run.seed)
     picked = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]
