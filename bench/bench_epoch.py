@@ -96,7 +96,7 @@ def augmentation_cost(rows: int, batch_size: int = 256) -> dict:
 
     from digitrec.data.embedded import ensure_embedded_data
     from digitrec.data.kaggle import load_csv
-    from digitrec.modeling.training import Augmentation, random_affine
+    from digitrec.modeling.augmentation import Augmentation, random_affine
 
     images = load_csv(ensure_embedded_data().train_csv).images[:rows, ..., None]
     batches = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)

@@ -31,6 +31,7 @@ class Variant:
     learning_rate: float = 6e-3
     policy: str = "float32"
     warmup: float = 0.15
+    elastic: float = 0.0  # Augmentation.elastic, px RMS
 
 
 VARIANTS = {
@@ -44,6 +45,12 @@ VARIANTS = {
     "bf16-plain1-aug6": Variant(plain=1, augmented=6, policy="mixed_bfloat16"),
     "bf16-plain1-aug7": Variant(plain=1, augmented=7, policy="mixed_bfloat16"),
     "slim-aug-only-6": Variant(plain=0, augmented=6, architecture="slim"),
+    # The standard profile's recipe (2 plain + 30 augmented epochs, peak 3e-3) in bfloat16,
+    # without and with elastic distortions (1.5 px RMS, Simard et al.'s magnitude, not tuned).
+    "bf16-std30": Variant(plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16"),
+    "bf16-std30-elastic": Variant(
+        plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16", elastic=1.5
+    ),
 }
 
 
@@ -66,7 +73,8 @@ def run_variant(name: str) -> dict:
     from time_to_accuracy import Clock, load_benchmark_split
 
     from digitrec.modeling.architectures import ARCHITECTURES
-    from digitrec.modeling.training import Augmentation, TrainConfig, fit, predict_proba
+    from digitrec.modeling.augmentation import Augmentation
+    from digitrec.modeling.training import TrainConfig, fit, predict_proba
     from digitrec.storage import write_with
 
     v = VARIANTS[name]
@@ -88,7 +96,7 @@ def run_variant(name: str) -> dict:
         plain = fit(base, train, val, on_epoch=on_epoch)
         start = write_with(f"/tmp/fast-levers-{name}.keras", plain.model.save)
     final = fit(
-        replace(base, epochs=v.augmented, augmentation=Augmentation()),
+        replace(base, epochs=v.augmented, augmentation=Augmentation(elastic=v.elastic)),
         train,
         val,
         initial_model_path=start,

@@ -4,14 +4,14 @@ import numpy as np
 import pytest
 
 from digitrec.data.split import stratified_split
-from digitrec.modeling.training import (
+from digitrec.modeling.augmentation import (
     Augmentation,
-    TrainConfig,
-    fit,
-    make_dataset,
-    predict_proba,
+    displacement_field,
+    elastic_affine,
     random_affine,
+    random_warp,
 )
+from digitrec.modeling.training import TrainConfig, fit, make_dataset, predict_proba
 
 
 def test_split_is_stratified_deterministic_disjoint():
@@ -41,6 +41,45 @@ def test_affine_identity_and_jitter(mnist_arrays):
     # Ink is kept, not flipped or lost: total intensity changes by zoom only (|zoom| <= 10%).
     ratio = moved.sum(axis=(1, 2, 3)) / images.numpy().sum(axis=(1, 2, 3))
     assert np.all((ratio > 0.75) & (ratio < 1.3))
+
+
+def test_elastic_resample_matches_the_affine_one_when_the_field_vanishes(mnist_arrays):
+    """The elastic path's own bilinear sampler reads the same pixels as TensorFlow's projective
+    transform for the same affine jitter (it draws the affine part from seed fold 1)."""
+    import tensorflow as tf
+
+    images = tf.constant(mnist_arrays[0][:16, :, :, None].astype("float32"))
+    seed = tf.constant([3, 5], tf.int64)
+    aug = Augmentation(elastic=1e-4)
+    ours = elastic_affine(images, seed, aug).numpy()
+    theirs = random_affine(images, tf.random.experimental.stateless_fold_in(seed, 1), aug)
+    assert np.abs(ours - theirs.numpy()).max() < 0.5  # of 255: rounding and the tiny field
+    assert not np.array_equal(ours, images.numpy())
+
+
+def test_elastic_field_is_smooth_and_of_the_asked_size():
+    import tensorflow as tf
+
+    field = displacement_field(64, tf.constant([1, 2], tf.int64), Augmentation(elastic=2.0))
+    field = field.numpy()  # (64, 28, 28, 2)
+    rms = np.sqrt((field**2).mean(axis=(1, 2, 3)))
+    np.testing.assert_allclose(rms, 2.0, rtol=1e-3)
+    # Neighbouring pixels move almost together: the field varies over the coarse lattice.
+    step = np.abs(np.diff(field, axis=1)).mean()
+    assert step < 0.2 * np.abs(field).mean()
+
+
+def test_elastic_warp_keeps_ink_and_differs_per_image(mnist_arrays):
+    import tensorflow as tf
+
+    images = tf.constant(mnist_arrays[0][:16, :, :, None].astype("float32"))
+    seed = tf.constant([0, 1], tf.int64)
+    aug = Augmentation(0.0, 0.0, 0.0, elastic=1.5)
+    warped = random_warp(images, seed, aug).numpy()
+    assert warped.shape == (16, 28, 28, 1) and not np.array_equal(warped, images.numpy())
+    ratio = warped.sum(axis=(1, 2, 3)) / images.numpy().sum(axis=(1, 2, 3))
+    assert np.all((ratio > 0.5) & (ratio < 2.0))  # bent (strokes stretch and thin), not lost
+    np.testing.assert_array_equal(random_warp(images, seed, aug).numpy(), warped)  # stateless
 
 
 def test_dataset_batches_and_one_hot(mnist_arrays):

@@ -1,2 +1,4 @@
-"""Modeling: the CNN architectures (`architectures`), how they train (`training`, with Keras
-`callbacks`), the training profiles (`profiles`) and averaging ensembles (`ensemble`)."""
+"""Modeling: the CNN architectures (`architectures`), the augmentation they train with
+(`augmentation`: affine jitter, elastic distortions), how they train (`training`), the training
+profiles (`profiles`), averaging ensembles (`ensemble`) and the "not a digit" gate
+(`rejection`)."""

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from digitrec.modeling.training import Augmentation, TrainConfig
+from digitrec.modeling.augmentation import Augmentation
+from digitrec.modeling.training import TrainConfig
 
 
 @dataclass(frozen=True)

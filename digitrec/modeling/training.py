@@ -12,21 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.arrays import model_input
-from digitrec.constants import IMAGE_SHAPE, IMAGE_SIZE, NUM_CLASSES
+from digitrec.constants import IMAGE_SHAPE, NUM_CLASSES
+from digitrec.modeling.augmentation import Augmentation, random_warp
 
 EpochCallback = Callable[[int, int, dict[str, float], float], None]  # epoch, epochs, logs, seconds
 # Train steps run 4 to a call of the compiled step: Keras' per-step Python overhead had cost a
 # third of the compact CNN's epoch here; the weights come out bit-identical (bench/RESULTS.md).
 STEPS_PER_EXECUTION = 4
-
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Random affine jitter; no flips (a flipped 6 is not a 9)."""
-
-    rotation_degrees: float = 10.0
-    zoom: float = 0.10
-    shift: float = 0.10
 
 
 @dataclass(frozen=True)
@@ -53,44 +45,6 @@ class TrainResult:
     images_per_second: float
 
 
-def random_affine(images, seed, aug: Augmentation):
-    """One random rotation+zoom+shift per image, applied as a single bilinear resample."""
-    import tensorflow as tf
-
-    batch = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(seed, 4)
-    angle = tf.random.stateless_uniform([batch], seeds[0], -1.0, 1.0) * aug.rotation_degrees
-    angle = angle * (math.pi / 180)
-    scale = tf.random.stateless_uniform([batch], seeds[1], 1 - aug.zoom, 1 + aug.zoom)
-    tx = tf.random.stateless_uniform([batch], seeds[2], -aug.shift, aug.shift) * IMAGE_SIZE
-    ty = tf.random.stateless_uniform([batch], seeds[3], -aug.shift, aug.shift) * IMAGE_SIZE
-    centre = (IMAGE_SIZE - 1) / 2
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    zeros = tf.zeros_like(cos)
-    # Output pixel (x, y) samples input (a0 x + a1 y + a2, b0 x + b1 y + b2).
-    transforms = tf.stack(
-        [
-            cos,
-            -sin,
-            centre - cos * centre + sin * centre - tx,
-            sin,
-            cos,
-            centre - sin * centre - cos * centre - ty,
-            zeros,
-            zeros,
-        ],
-        axis=1,
-    )  # (B, 8)
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=[IMAGE_SIZE, IMAGE_SIZE],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
-
-
 def make_dataset(images: np.ndarray, labels: np.ndarray, config: TrainConfig, training: bool):
     """Batches of (float32 (B, 28, 28, 1), one-hot (B, 10)); shuffled and jittered for training."""
     import tensorflow as tf
@@ -108,7 +62,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, config: TrainConfig, tr
     if training and config.augmentation is not None:
         aug = config.augmentation
         ds = ds.enumerate().map(
-            lambda step, xy: (random_affine(xy[0], tf.stack([config.seed, step]), aug), xy[1]),
+            lambda step, xy: (random_warp(xy[0], tf.stack([config.seed, step]), aug), xy[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
