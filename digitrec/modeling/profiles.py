@@ -27,7 +27,9 @@ class Profile:
 
 
 SHORT = 2  # epochs each model gets in the comparison
-BF16 = "mixed_bfloat16"  # ~1.3x faster epochs on this CPU for the same accuracy (bench/RESULTS.md)
+# ~1.3x faster epochs on this CPU for the same accuracy (bench/RESULTS.md): the compact CNN's
+# 2 + 30 epoch recipe made 99.679% hidden test in bfloat16, 99.675% in float32.
+BF16 = "mixed_bfloat16"
 
 FAST = Profile(
     name="fast",
@@ -60,11 +62,16 @@ FAST = Profile(
 STANDARD = Profile(
     name="standard",
     summary="compares a stronger CNN, longer schedule, 5-fold cross-validation",
-    baseline=replace(FAST.baseline, epochs=SHORT, precision="float32"),
+    baseline=replace(FAST.baseline, epochs=SHORT),
     candidates=(
-        replace(FAST.candidates[0], epochs=SHORT, precision="float32"),
+        replace(FAST.candidates[0], epochs=SHORT),
         TrainConfig(
-            "strong", epochs=SHORT, batch_size=128, augmentation=None, peak_learning_rate=3e-3
+            "strong",
+            epochs=SHORT,
+            batch_size=128,
+            augmentation=None,
+            peak_learning_rate=3e-3,
+            precision=BF16,
         ),
     ),
     augmented_epochs=30,
