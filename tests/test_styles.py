@@ -11,7 +11,7 @@ import pytest
 
 from digitrec.data import styles
 from digitrec.inference.files import ImageError
-from digitrec.inference.preprocess import flatten_light, ink_layer, to_mnist
+from digitrec.inference.preprocess import flatten_light, ink_layer, is_dark_on_light, to_mnist
 from tests.test_imaging import correlation
 
 
@@ -77,6 +77,27 @@ def shadowed(digit: np.ndarray) -> np.ndarray:
 def test_a_digit_in_shadow_reads_as_the_digit(mnist_test_digits):
     scores = [correlation(to_mnist(shadowed(d)), d) for d in mnist_test_digits[0][:20]]
     assert np.median(scores) > 0.8
+
+
+def test_polarity_holds_when_a_shadow_splits_the_border(mnist_test_digits):
+    # A shadow darkens part of the page's edge below mid-range: the border's median used to
+    # call half of these light-on-dark. The same photo inverted is chalk on a board with a
+    # bright patch, and must read the other way.
+    rng = np.random.default_rng(6)
+    photos = [styles.shadowed_photo(d, rng) for d in mnist_test_digits[0][:40]]
+    assert sum(is_dark_on_light(p) for p in photos) >= 39
+    assert sum(is_dark_on_light(255 - p) for p in photos) <= 1
+
+
+def test_dim_shadowed_photos_are_read(mnist_test_digits):
+    rng = np.random.default_rng(7)
+    scores = []
+    for digit in mnist_test_digits[0][:30]:
+        try:
+            scores.append(correlation(to_mnist(styles.shadowed_photo(digit, rng)), digit))
+        except ImageError:
+            scores.append(0.0)  # answered "blank"
+    assert np.median(scores) > 0.7 and sum(s > 0.5 for s in scores) >= 27
 
 
 def test_evenly_lit_images_pass_through_unchanged(mnist_test_digits):

@@ -86,13 +86,19 @@ def check_gray(gray: np.ndarray) -> np.ndarray:
 
 
 def is_dark_on_light(gray: np.ndarray) -> bool:
-    """Dark ink on light paper: the border (mostly paper) is brighter than mid-range."""
+    """Dark ink on light paper: the border (mostly paper) is brighter than mid-range. A border
+    that a shadow or a light patch splits across mid-range decides nothing; then the image's
+    median (paper, which covers most of it) does."""
     band = max(1, min(gray.shape) // 20)
     border = np.concatenate(
         [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
     )
     low, high = levels.percentile(gray, [1, 99])
-    return levels.median(border) > (low + high) / 2
+    middle = (low + high) / 2
+    lower_quartile, upper_quartile = levels.percentile(border, [25, 75])
+    if lower_quartile > middle or upper_quartile < middle:
+        return lower_quartile > middle
+    return levels.median(gray) > middle
 
 
 def flatten_light(bright: np.ndarray) -> np.ndarray:
