@@ -6,6 +6,7 @@ import pytest
 from digitrec.data.split import stratified_split
 from digitrec.modeling.augmentation import (
     Augmentation,
+    coarsened,
     displacement_field,
     elastic_affine,
     random_affine,
@@ -80,6 +81,22 @@ def test_elastic_warp_keeps_ink_and_differs_per_image(mnist_arrays):
     ratio = warped.sum(axis=(1, 2, 3)) / images.numpy().sum(axis=(1, 2, 3))
     assert np.all((ratio > 0.5) & (ratio < 2.0))  # bent (strokes stretch and thin), not lost
     np.testing.assert_array_equal(random_warp(images, seed, aug).numpy(), warped)  # stateless
+
+
+def test_coarsening_blurs_the_picked_share_and_keeps_peaks(mnist_arrays):
+    import tensorflow as tf
+
+    images = tf.constant(mnist_arrays[0][:200, :, :, None].astype("float32"))
+    seed = tf.constant([2, 9], tf.int64)
+    np.testing.assert_array_equal(coarsened(images, seed, 0.0).numpy(), images.numpy())
+    out = coarsened(images, seed, 0.5).numpy()
+    changed = np.any(out != images.numpy(), axis=(1, 2, 3))  # (200,)
+    assert 60 <= changed.sum() <= 140  # about half the batch, drawn per image
+    # A coarse copy: the peak is restored, the strokes are blurred (fewer saturated pixels).
+    np.testing.assert_allclose(out.max(axis=(1, 2, 3)), images.numpy().max(axis=(1, 2, 3)), 1e-3)
+    saturated = lambda x: (x > 250).sum(axis=(1, 2, 3))  # noqa: E731
+    assert np.all(saturated(out[changed]) < saturated(images.numpy()[changed]))
+    np.testing.assert_array_equal(coarsened(images, seed, 0.5).numpy(), out)  # stateless
 
 
 def test_dataset_batches_and_one_hot(mnist_arrays):

@@ -1,6 +1,7 @@
 """Training-time augmentation inside the tf.data graph: a random affine jitter per image and,
 optionally, a smooth random elastic distortion (Simard et al. 2003), applied as one bilinear
-resample so each image is interpolated once. No flips: a flipped 6 is not a 9."""
+resample so each image is interpolated once; optionally, a share of the images seen at a lower
+resolution, as a coarse scan would give them. No flips: a flipped 6 is not a 9."""
 
 from __future__ import annotations
 
@@ -20,13 +21,41 @@ class Augmentation:
     shift: float = 0.10
     elastic: float = 0.0
     grid: int = 4
+    low_resolution: float = 0.0  # share of images shrunk to LOW_SIDES px and enlarged back
+
+
+LOW_SIDES = (9, 17)  # a coarse image's side, drawn per batch from [9, 17) px
 
 
 def random_warp(images, seed, aug: Augmentation):
     """The augmentation of a batch (B, 28, 28, 1) float32 under a stateless seed (2,)."""
     if aug.elastic > 0:
-        return elastic_affine(images, seed, aug)
-    return random_affine(images, seed, aug)
+        warped = elastic_affine(images, seed, aug)
+    else:
+        warped = random_affine(images, seed, aug)
+    if aug.low_resolution > 0:
+        return coarsened(warped, seed, aug.low_resolution)
+    return warped
+
+
+def coarsened(images, seed, share: float):
+    """`share` of the batch (B, 28, 28, 1) shrunk to a side drawn from LOW_SIDES (area
+    averaging) and enlarged back bilinearly, each picked image's peak restored: the blocky,
+    blurred strokes of a low-resolution scan that preprocessing then enlarges."""
+    import tensorflow as tf
+
+    seeds = tf.random.experimental.stateless_split(
+        tf.random.experimental.stateless_fold_in(seed, 3), 2
+    )
+    side = tf.random.stateless_uniform([], seeds[0], *LOW_SIDES, dtype=tf.int32)
+    small = tf.image.resize(images, tf.stack([side, side]), method="area")
+    blurred = tf.image.resize(small, [IMAGE_SIZE, IMAGE_SIZE], method="bilinear")
+    peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
+    blurred = blurred * (
+        peak / tf.maximum(tf.reduce_max(blurred, axis=[1, 2, 3], keepdims=True), 1e-6)
+    )
+    picked = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seeds[1]) < share
+    return tf.where(picked, blurred, images)
 
 
 def affine_transforms(batch, seed, aug: Augmentation):
