@@ -33,6 +33,7 @@ class Variant:
     warmup: float = 0.15
     elastic: float = 0.0  # Augmentation.elastic, px RMS
     low_resolution: float = 0.0  # Augmentation.low_resolution, share of images
+    seed: int = 0  # weights, shuffling and augmentation (the split stays seed 0)
 
 
 VARIANTS = {
@@ -55,6 +56,10 @@ VARIANTS = {
     # The fast recipe with a share of each augmented batch seen at a coarse resolution.
     "bf16-plain1-aug6-lowres": Variant(
         plain=1, augmented=6, policy="mixed_bfloat16", low_resolution=0.25
+    ),
+    "bf16-plain1-aug6-seed1": Variant(plain=1, augmented=6, policy="mixed_bfloat16", seed=1),
+    "bf16-plain1-aug6-lowres-seed1": Variant(
+        plain=1, augmented=6, policy="mixed_bfloat16", low_resolution=0.25, seed=1
     ),
 }
 
@@ -95,6 +100,7 @@ def run_variant(name: str) -> dict:
         warmup_fraction=v.warmup,
         augmentation=None,
         precision=v.policy,
+        seed=v.seed,
     )
     start = None
     if v.plain:
