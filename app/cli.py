@@ -91,26 +91,28 @@ def train(
     ] = False,
 ) -> None:
     """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
-    from app.warmup import import_in_background
+    from app.warmup import import_in_background, prefect_api, start_prefect_server
 
-    preload = import_in_background()  # while Prefect connects or starts its temporary server
+    server = start_prefect_server()  # its own process: it starts while we import
+    preload = import_in_background()
     from flows.training import train as train_flow
 
     try:
-        result = train_flow(
-            data_dir=data_dir,
-            profile=profile.value,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed,
-            validation_fraction=validation_fraction,
-            cv_folds=cv_folds,
-            promote=promote,
-            members=members,
-            dask_address=dask_address,
-            feedback=feedback,
-            force=force,
-        )
+        with prefect_api(server):
+            result = train_flow(
+                data_dir=data_dir,
+                profile=profile.value,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed,
+                validation_fraction=validation_fraction,
+                cv_folds=cv_folds,
+                promote=promote,
+                members=members,
+                dask_address=dask_address,
+                feedback=feedback,
+                force=force,
+            )
     finally:
         preload.join()  # never exit half-way through an import
     hidden = result.hidden_test_accuracy

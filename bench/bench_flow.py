@@ -62,21 +62,26 @@ def main() -> None:
     )
     args = parser.parse_args()
     started = time.perf_counter()
-    if not args.no_preload:  # as `digitrec train` does
-        from app.warmup import import_in_background
+    from app.warmup import import_in_background, prefect_api, start_prefect_server
 
+    server = None
+    if not args.no_preload:  # as `digitrec train` does
+        server = start_prefect_server()
         import_in_background()
     from flows.training import train
 
-    state = train(profile=args.profile, return_state=True)
-    wall = time.perf_counter() - started
+    with prefect_api(server):  # the same server for the flow and the reads below
+        state = train(profile=args.profile, return_state=True)
+        wall = time.perf_counter() - started
+        run_id = state.state_details.flow_run_id
+        flow_run_seconds = asyncio.run(flow_run_time(run_id))
+        task_seconds = asyncio.run(task_times(run_id))
     result = state.result()
     run_dir = Path(result.run_dir)
     stages = [json.loads(p.read_text()) for p in sorted((run_dir / "stages").glob("*.json"))]
     # Members train in parallel: the ensemble stage's seconds are their wall time, so the
     # members' own seconds are not added again.
     training = sum(s["train_seconds"] for s in stages if s["worker"] is None)
-    flow_run_seconds = asyncio.run(flow_run_time(state.state_details.flow_run_id))
     report = {
         "profile": args.profile,
         "run_dir": str(run_dir),
@@ -97,7 +102,7 @@ def main() -> None:
             }
             for s in stages
         },
-        "task_seconds": asyncio.run(task_times(state.state_details.flow_run_id)),
+        "task_seconds": task_seconds,
         "train_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "train_peak_rss_note": "ru_maxrss of this process (it ran the flow in-process)",
     }
