@@ -90,7 +90,7 @@ def train(
         typer.Option(help="Train even when data, feedback, code and settings are the champion's."),
     ] = False,
 ) -> None:
-    """Run the `train` flow (on the server in PREFECT_API_URL, else Prefect's ephemeral mode)."""
+    """Run the `train` flow (on the server in PREFECT_API_URL, else on a temporary one)."""
     from app.warmup import import_in_background, prefect_api, start_prefect_server
 
     server = start_prefect_server()  # its own process: it starts while we import

@@ -24,7 +24,6 @@ def test_a_failing_import_stops_the_thread_quietly():
 
 
 SERVER_PROBE = """
-import socket, sys
 from prefect import flow, get_client
 from prefect.server.api.server import SubprocessASGIServer
 from app.warmup import prefect_api, start_prefect_server
