@@ -1,7 +1,7 @@
 """Start slow things early, while the caller imports the flow's modules.
 
 `digitrec train` in Prefect's ephemeral mode waits for a temporary server process to start
-(10-13 s on 2 cores with a fresh database), and TensorFlow and Great Expectations take ~5 s to
+(11-13 s on 2 cores with a fresh database), and TensorFlow and Great Expectations take ~5 s to
 import. Prefect starts that server only on the first flow call, after every import; here it is
 spawned first, and the heavy libraries load in a background thread meanwhile (bench/RESULTS.md)."""
 

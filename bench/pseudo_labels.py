@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digitrec.data.embedded import ensure_embedded_data  # noqa: E402
 from digitrec.data.kaggle import load_answers, load_csv  # noqa: E402
-from digitrec.modeling.augmentation import Augmentation  # noqa: E402
+from digitrec.modeling.profiles import BF16, COARSE  # noqa: E402
 from digitrec.modeling.training import TrainConfig, fit, predict_proba  # noqa: E402
 
 
@@ -63,8 +63,8 @@ def main() -> None:
         epochs=args.epochs,
         batch_size=256,
         peak_learning_rate=args.learning_rate,
-        augmentation=Augmentation(low_resolution=0.25),
-        precision="mixed_bfloat16",
+        augmentation=COARSE,  # as the profiles train
+        precision=BF16,
     )
     rows = {
         "control": (train.images[train_idx], train.labels[train_idx]),
