@@ -21,7 +21,7 @@ from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
 from tasks.registration import register_model
-from tasks.rejection import prepare_gate, train_rejector
+from tasks.rejection import fit_gate, prepare_gate, train_rejector
 from tasks.report import publish_report
 from tasks.run import check_repeat, split_data, start_run
 from tasks.submission import make_submission
@@ -107,9 +107,10 @@ def train(
         best = candidates[order[0]].model_path
         trained, final = [], train_stage("final-augmented", final_recipe, run, best)
     stages = [baseline, *candidates, *trained, final]
+    gate = fit_gate.submit(run, gate_inputs)  # needs no digit model: fits while it exports
     model = export_model(final, run)
     calibration = calibrate_model(model.model_path, run)  # every later score uses it
-    rejection = train_rejector(model.model_path, run, gate_inputs)
+    rejection = train_rejector(model.model_path, run, gate_inputs, gate)
 
     evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
     cv = None
