@@ -107,11 +107,11 @@ def train(
         best = candidates[order[0]].model_path
         trained, final = [], train_stage("final-augmented", final_recipe, run, best)
     stages = [baseline, *candidates, *trained, final]
-    gate = fit_gate.submit(run, gate_inputs)  # needs no digit model: fits while it exports
+    # The gate needs no digit model: it fits (on about one core) while the model is exported,
+    # calibrated, evaluated and scored, none of which reads the gate.
+    gate = fit_gate.submit(run, gate_inputs)
     model = export_model(final, run)
     calibration = calibrate_model(model.model_path, run)  # every later score uses it
-    rejection = train_rejector(model.model_path, run, gate_inputs, gate)
-
     evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
     cv = None
     if plan.cv_folds >= 2:
@@ -127,6 +127,7 @@ def train(
             "training, over this profile's time budget. Set cv_folds to turn it on."
         )
     submission = make_submission(model.model_path, run)
+    rejection = train_rejector(model.model_path, run, gate_inputs, gate)
     # One transaction: if the report or tracking fails after a promotion, champion moves back.
     with transaction():
         registration = register_model(
