@@ -55,6 +55,12 @@ VARIANTS = {
     "bf16-std30-all": Variant(
         plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16", all_rows=True
     ),
+    "bf16-std30-seed1": Variant(
+        plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16", seed=1
+    ),
+    "bf16-std30-all-seed1": Variant(
+        plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16", all_rows=True, seed=1
+    ),
     "bf16-std30-elastic": Variant(
         plain=2, augmented=30, learning_rate=3e-3, policy="mixed_bfloat16", elastic=1.5
     ),

@@ -21,7 +21,7 @@ from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
 from tasks.registration import register_model
-from tasks.rejection import fit_gate, prepare_gate, train_rejector
+from tasks.rejection import prepare_gate, train_rejector
 from tasks.report import publish_report
 from tasks.run import check_repeat, split_data, start_run
 from tasks.submission import make_submission
@@ -107,11 +107,10 @@ def train(
         best = candidates[order[0]].model_path
         trained, final = [], train_stage("final-augmented", final_recipe, run, best)
     stages = [baseline, *candidates, *trained, final]
-    # The gate needs no digit model: it fits (on about one core) while the model is exported,
-    # calibrated, evaluated and scored, none of which reads the gate.
-    gate = fit_gate.submit(run, gate_inputs)
     model = export_model(final, run)
     calibration = calibrate_model(model.model_path, run)  # every later score uses it
+    rejection = train_rejector(model.model_path, run, gate_inputs)
+
     evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
     cv = None
     if plan.cv_folds >= 2:
@@ -127,7 +126,6 @@ def train(
             "training, over this profile's time budget. Set cv_folds to turn it on."
         )
     submission = make_submission(model.model_path, run)
-    rejection = train_rejector(model.model_path, run, gate_inputs, gate)
     # One transaction: if the report or tracking fails after a promotion, champion moves back.
     with transaction():
         registration = register_model(

@@ -25,20 +25,9 @@ def prepare_gate(run: RunContext) -> rejection.GateInputs:
 
 
 @task(cache_policy=NO_CACHE)
-def fit_gate(run: RunContext, inputs: rejection.GateInputs) -> rejection.FittedGate:
-    """Fit the gate (submitted as the final digit model is ready: it fits while that model
-    exports)."""
-    fitted = rejection.fit_gate(run, inputs)
-    print(f"not-a-digit gate fitted in {fitted.seconds:.1f} s")
-    return fitted
-
-
-@task(cache_policy=NO_CACHE)
-def train_rejector(
-    model_path: str, run: RunContext, inputs: rejection.GateInputs, fitted: rejection.FittedGate
-) -> Rejection:
-    """Set the gate's threshold and export it; publish its held-out rates and ROC."""
-    result = rejection.train_rejector(model_path, run, inputs, fitted)
+def train_rejector(model_path: str, run: RunContext, inputs: rejection.GateInputs) -> Rejection:
+    """Train and export the gate; publish its held-out rates and ROC."""
+    result = rejection.train_rejector(model_path, run, inputs)
     print(
         f"not-a-digit gate: rejects {result.nondigits_rejected:.2%} of held-out non-digits and "
         f"{result.digits_rejected:.2%} of validation digits (AUC {result.auc:.4f})"

@@ -89,40 +89,6 @@ def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_
         assert image.digit is not None  # the model's reading stays for review
 
 
-def test_gate_fits_the_same_while_another_thread_draws_random_numbers(mnist_arrays):
-    """The flow fits the gate in a worker thread while the digit model exports: the fit must not
-    depend on what that thread draws from Python's, NumPy's or TensorFlow's global random state."""
-    import random
-    import threading
-
-    import keras
-    import tensorflow as tf
-
-    from digitrec.modeling.rejection import train_gate
-
-    digits, nondigits = mnist_arrays[0][:200], make_nondigits(200, seed=0)
-    alone = train_gate(digits, nondigits, seed=0, epochs=1).get_weights()
-    done = threading.Event()
-
-    def draw() -> None:
-        while not done.is_set():
-            random.random()
-            tf.random.uniform((3,))
-            keras.utils.set_random_seed(5)
-            keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])  # seeds from `random`
-
-    busy = threading.Thread(target=draw)
-    busy.start()
-    try:
-        beside = train_gate(digits, nondigits, seed=0, epochs=1).get_weights()
-    finally:
-        done.set()
-        busy.join()
-    other_seed = train_gate(digits, nondigits, seed=1, epochs=1).get_weights()
-    assert all(np.array_equal(a, b) for a, b in zip(alone, beside, strict=True))
-    assert not all(np.array_equal(a, b) for a, b in zip(alone, other_seed, strict=True))
-
-
 def test_gate_training_sets_mix_every_way_of_making_inputs(tmp_path, monkeypatch, mnist_arrays):
     from digitrec.pipeline.rejection import gate_digits, training_nondigits
 

@@ -4,8 +4,6 @@ the digit model and outputs the probability that the image is not a digit."""
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from digitrec.arrays import model_input
@@ -22,60 +20,31 @@ MAX_DIGITS_REJECTED = 0.006  # the threshold rejects at most this share of held-
 
 def build_gate(seed: int = 0, precision: str = "float32"):
     """Conv16-Pool-Conv32-Pool-Conv64-GlobalMax-Dense64-Dense(1, sigmoid) on pixels 0..255;
-    with "mixed_bfloat16" its layers compute in bfloat16 (weights and output in float32).
-    Every initializer draws from `seed` itself, not from the process's global random state,
-    which another thread (an export loading a model) may be drawing from meanwhile."""
+    with "mixed_bfloat16" its layers compute in bfloat16 (weights and output in float32)."""
     import keras
     from keras import layers
 
+    keras.utils.set_random_seed(seed)
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(precision)  # read by each layer as it is created (per thread)
+    keras.config.set_dtype_policy(precision)  # read by each layer as it is created
     try:
-        return gate_layers(keras, layers, seed)
+        return gate_layers(keras, layers)
     finally:
         keras.config.set_dtype_policy(previous)
 
 
-def gate_layers(keras, layers, seed: int):
-    """The gate's graph under the current dtype policy, its weights initialised from `seed`."""
-    seeds = itertools.count(seed * 10)
-
-    def conv(filters: int):
-        return layers.Conv2D(
-            filters, 3, padding="same", activation="relu", kernel_initializer=init()
-        )
-
-    def init():  # Keras' default initializer, seeded per layer
-        return keras.initializers.GlorotUniform(seed=next(seeds))
-
+def gate_layers(keras, layers):
+    """The gate's graph under the current dtype policy."""
     inputs = keras.Input(IMAGE_SHAPE, name="pixels")
     x = layers.Rescaling(1 / 255)(inputs)
-    x = layers.MaxPooling2D(2)(conv(16)(x))
-    x = layers.MaxPooling2D(2)(conv(32)(x))
-    x = layers.GlobalMaxPooling2D()(conv(64)(x))
-    x = layers.Dense(64, activation="relu", kernel_initializer=init())(x)
-    outputs = layers.Dense(
-        1, activation="sigmoid", name="not_a_digit", dtype="float32", kernel_initializer=init()
-    )(x)
+    for filters in (16, 32):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    x = layers.GlobalMaxPooling2D()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name="not_a_digit", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="gate")
-
-
-def shuffled_batches(images: np.ndarray, labels: np.ndarray, epochs: int, seed: int):
-    """`epochs` passes over (images, labels) in batches, each pass in its own order drawn from
-    `seed` with NumPy: no TensorFlow random op, whose seeds come from a process-wide counter
-    that other threads advance."""
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    order = np.concatenate([rng.permutation(len(images)) for _ in range(epochs)])  # (E * N,)
-    pixels = tf.constant(images.reshape(-1, *IMAGE_SHAPE))  # (N, 28, 28, 1) as given
-    targets = tf.constant(labels, tf.float32)
-    return (
-        tf.data.Dataset.from_tensor_slices(order)
-        .batch(GATE_BATCH)
-        .map(lambda i: (tf.cast(tf.gather(pixels, i), tf.float32), tf.gather(targets, i)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
 
 
 def train_gate(
@@ -89,8 +58,9 @@ def train_gate(
     computing in float32, as it is scored, exported and served."""
     import keras
 
-    images = np.concatenate([digits, nondigits])  # (N, 28, 28)
-    labels = np.concatenate([np.zeros(len(digits)), np.ones(len(nondigits))])
+    x = model_input(np.concatenate([digits, nondigits]))  # (N, 28, 28, 1)
+    y = np.concatenate([np.zeros(len(digits)), np.ones(len(nondigits))]).astype(np.float32)
+    order = np.random.default_rng(seed).permutation(len(x))
     model = build_gate(seed, precision)
     model.compile(
         optimizer=keras.optimizers.Adam(2e-3),
@@ -99,7 +69,7 @@ def train_gate(
         jit_compile=False,
         steps_per_execution=STEPS_PER_EXECUTION,
     )
-    model.fit(shuffled_batches(images, labels, epochs, seed), shuffle=False, verbose=0)
+    model.fit(x[order], y[order], batch_size=GATE_BATCH, epochs=epochs, verbose=0, shuffle=True)
     if precision == "float32":
         return model
     twin = build_gate(seed)  # float32 layers, the same (float32) weights

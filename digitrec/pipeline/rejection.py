@@ -92,31 +92,15 @@ def render_gate_inputs(run: RunContext) -> GateInputs:
     )
 
 
-@dataclass(frozen=True)
-class FittedGate:
-    """The gate's Keras model (float32) and the seconds its fit took."""
-
-    model: object
-    seconds: float
-
-
-def fit_gate(run: RunContext, inputs: GateInputs) -> FittedGate:
-    """The gate fitted on its inputs. It needs no digit model, so the flow fits it while the
-    digit model is exported and calibrated."""
-    started = time.perf_counter()
-    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed)
-    return FittedGate(gate, time.perf_counter() - started)
-
-
-def train_rejector(
-    model_path: str, run: RunContext, inputs: GateInputs, fitted: FittedGate
-) -> Rejection:
-    """The gate's threshold (rejecting at most MAX_DIGITS_REJECTED of validation digits),
+def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Rejection:
+    """The gate, its threshold (rejecting at most MAX_DIGITS_REJECTED of validation digits),
     its held-out rates and ROC, and its LiteRT export."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    gate = fitted.model
+    started = time.perf_counter()
     train, _, val_idx = load_split(run)
+    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed)
+    seconds = time.perf_counter() - started
     held_out = inputs.held_out
     val_digits = train.images[val_idx]
     # Each part of the score once per set: the gate's probability, the model's confidence.
@@ -133,7 +117,7 @@ def train_rejector(
         digits_rejected=float((digit_scores >= threshold).mean()),
         nondigits_rejected=float((other_scores >= threshold).mean()),
         auc=float(roc_auc_score(truth, np.r_[digit_scores, other_scores])),
-        train_seconds=round(fitted.seconds, 2),
+        train_seconds=round(seconds, 2),
         digits=len(inputs.digits),
         nondigits=len(inputs.nondigits),
     )
