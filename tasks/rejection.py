@@ -14,9 +14,9 @@ from tasks.artifacts import publish_table_and_figure
 
 @task(cache_policy=NO_CACHE)
 def prepare_gate(run: RunContext) -> rejection.GateInputs:
-    """Render the gate's training and held-out images (submitted early: it runs while the
-    digit models train)."""
-    inputs = rejection.gate_inputs(run)
+    """Render the gate's training and held-out images (submitted early: a child process renders
+    them while the digit models train)."""
+    inputs = rejection.gate_inputs(run, in_child=True)
     print(
         f"not-a-digit gate inputs: {len(inputs.digits)} digits, {len(inputs.nondigits)} "
         f"non-digits, {len(inputs.held_out)} held-out non-digits"

@@ -153,3 +153,33 @@ def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_
     for seed in range(2, 2 + rejection.CACHED_PER_KIND):
         rejection.gate_inputs(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, seed))
     assert len(list(cache.glob("digits-*.npz"))) == rejection.CACHED_PER_KIND
+
+
+def test_a_child_process_renders_the_gates_inputs(tmp_path, monkeypatch, small_kaggle_dir):
+    """The flow's way: a child process fills the cache; this process only reads it back."""
+    from digitrec.data.sources import locate_data
+    from digitrec.pipeline import rejection
+    from digitrec.pipeline.run import split_data
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    run = split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 0)
+    drawn = []
+    monkeypatch.setattr(rejection, "photographed", lambda *a: drawn.append(a) or a[0][:0])
+    monkeypatch.setattr(rejection, "draw_nondigits", lambda *a: drawn.append(a))
+    inputs = rejection.gate_inputs(run, in_child=True)
+    assert drawn == []  # nothing rendered here: the child did it
+    assert len(inputs.digits) == len(inputs.nondigits) >= 500  # 540 training rows, some photos
+    assert len(inputs.held_out) == rejection.HELD_OUT_NONDIGITS
+    assert inputs.digits.dtype == np.uint8 and inputs.digits.shape[1:] == (28, 28)
+
+
+def test_a_failed_child_render_names_its_error(tmp_path, monkeypatch, small_kaggle_dir):
+    from digitrec.data.sources import locate_data
+    from digitrec.pipeline import rejection
+    from digitrec.pipeline.run import split_data
+
+    monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
+    run = split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 0)
+    (tmp_path / "split.npz").write_bytes(b"not a split")  # the child cannot read it
+    with pytest.raises(RuntimeError, match="rendering the gate's inputs failed"):
+        rejection.render_in_child(run)

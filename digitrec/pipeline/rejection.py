@@ -5,6 +5,9 @@ and export it to LiteRT beside model.keras (`model.gate.tflite`, `model.gate.jso
 from __future__ import annotations
 
 import hashlib
+import pickle
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,12 +56,24 @@ class GateInputs:
     held_out: np.ndarray
 
 
-def gate_inputs(run: RunContext) -> GateInputs:
+def gate_inputs(run: RunContext, in_child: bool = False) -> GateInputs:
     """Render the gate's inputs. Rendering is OpenCV work on one core, so the flow does it while
     the digit models train; every part is cached by content, so a rerun on the same data reads
-    it back instead."""
+    it back instead. `in_child`: a child process renders them into the cache first (the flow's
+    way: it leaves this process's GIL to the training), and this one reads them back."""
+    if in_child:
+        render_in_child(run)
     with one_opencv_thread():
         return render_gate_inputs(run)
+
+
+def render_in_child(run: RunContext) -> None:
+    """Fill the render cache for `run` from a fresh Python process (`render_child`)."""
+    command = [sys.executable, "-m", "digitrec.pipeline.render_child"]
+    done = subprocess.run(command, input=pickle.dumps(run), capture_output=True, check=False)
+    if done.returncode != 0:
+        error = done.stderr.decode(errors="replace")[-2000:]
+        raise RuntimeError(f"rendering the gate's inputs failed (exit {done.returncode}):\n{error}")
 
 
 @contextmanager
