@@ -1,7 +1,7 @@
 """The gate's renders from a process of their own: `python -m digitrec.pipeline.render_child`
 with a pickled RunContext on stdin fills the render cache (`rejection.gate_inputs`), which the
 training process then reads back. Rendering is OpenCV work driven from Python: in a thread beside
-the training it held the GIL the training loop needs (bench/RESULTS.md)."""
+the training it competed for the GIL and often doubled an epoch (bench/RESULTS.md)."""
 
 from __future__ import annotations
 
