@@ -63,8 +63,11 @@ def gate_inputs(run: RunContext, in_child: bool = False) -> GateInputs:
     way: it leaves this process's GIL to the training), and this one reads them back."""
     if in_child:
         render_in_child(run)
-    with one_opencv_thread():
-        return render_gate_inputs(run)
+    digits, nondigits, held_out = rendered_inputs(run)
+    reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
+    return GateInputs(
+        np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits], held_out
+    )
 
 
 def render_in_child(run: RunContext) -> None:
@@ -88,23 +91,22 @@ def one_opencv_thread() -> Iterator[None]:
         cv2.setNumThreads(previous)
 
 
-def render_gate_inputs(run: RunContext) -> GateInputs:
-    """What gate_inputs returns."""
+def rendered_inputs(run: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rendered training digits, training non-digits and held-out non-digits, each
+    (n, 28, 28) uint8, read from the cache where it holds them (what the render child fills)."""
     train, train_idx, _ = load_split(run)
     rng = np.random.default_rng(run.seed)
     picked = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]
     key = hashlib.sha256(picked.tobytes()).hexdigest()[:16]
-    digits = cached(f"digits-{key}-{run.seed}", lambda: gate_digits(picked, run.seed))
-    nondigits = training_nondigits(len(digits), run.seed)
     held_out_seed = run.seed + HELD_OUT_SEED_OFFSET
-    held_out = cached(
-        f"held-out-{held_out_seed}-{HELD_OUT_NONDIGITS}",
-        lambda: make_nondigits(HELD_OUT_NONDIGITS, seed=held_out_seed),
-    )
-    reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
-    return GateInputs(
-        np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits], held_out
-    )
+    with one_opencv_thread():
+        digits = cached(f"digits-{key}-{run.seed}", lambda: gate_digits(picked, run.seed))
+        nondigits = training_nondigits(len(digits), run.seed)
+        held_out = cached(
+            f"held-out-{held_out_seed}-{HELD_OUT_NONDIGITS}",
+            lambda: make_nondigits(HELD_OUT_NONDIGITS, seed=held_out_seed),
+        )
+    return digits, nondigits, held_out
 
 
 def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Rejection:
