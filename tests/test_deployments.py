@@ -63,6 +63,37 @@ def test_retraining_is_scheduled_weekly(served, server):
     assert "inputs" in predict.parameter_openapi_schema["required"]
 
 
+def test_the_server_schedules_the_next_weekly_retraining_runs(served, server):
+    """The server's scheduler turns the cron into SCHEDULED runs (with SQLAlchemy 2.1 it fails
+    to insert them, and retraining would never run on its schedule)."""
+    from datetime import UTC, datetime
+
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+
+    retraining = server.api(lambda c: c.read_deployment_by_name("train/retraining"))
+    by_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[retraining.id]))
+    scheduled = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))
+    )
+
+    def scheduled_runs():
+        return server.api(
+            lambda c: c.read_flow_runs(deployment_filter=by_deployment, flow_run_filter=scheduled)
+        )
+
+    runs = wait_for(scheduled_runs, 150, "the scheduler creating the retraining's runs", 2)
+    starts = sorted(r.expected_start_time.astimezone(UTC) for r in runs)
+    assert starts[0] > datetime.now(UTC)
+    assert all((t.isoweekday(), t.hour, t.minute) == (7, 3, 0) for t in starts), starts
+    assert all(r.parameters == {"profile": "fast"} for r in runs)
+
+
 def test_serve_py_registers_the_retraining_triggers_and_the_daily_monitor(served, server):
     retraining = server.api(lambda c: c.read_deployment_by_name("train/retraining"))
     owned = server.api(

@@ -27,7 +27,7 @@ from tests.prefect_servers import (
     table_rows,
     wait_for,
 )
-from tests.test_ui import PAGE_S, chromium, click, wait_text
+from tests.test_ui import PAGE_S, chromium, click, submit_until, wait_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PAUSE_S = 180  # serve.py polls every 2 s; a run's process starts in 5-30 s on 2 busy cores
@@ -227,8 +227,13 @@ def test_the_resume_form_in_the_ui_shows_the_images_and_resumes_the_run(
         assert [s.first_selected_option.text for s in selects] == ["skip"] * 3
         for select, answer in zip(selects, ["8", "4", NOT_A_DIGIT], strict=True):
             select.select_by_visible_text(answer)
-        click(browser, "//button[normalize-space()='Submit']")
-        wait_state(server, run_id, "COMPLETED", timeout=120)
+        submit_until(
+            browser,
+            "//button[normalize-space()='Submit']",
+            lambda: flow_run(server, run_id).state.type.value != "PAUSED",
+            f"run {run_id} resuming from the form",
+        )
+        wait_state(server, run_id, "COMPLETED")
     except Exception:
         browser.save_screenshot(str(tmp_path / "resume.png"))
         (tmp_path / "resume.html").write_text(browser.page_source)
