@@ -30,7 +30,7 @@ from tests.prefect_servers import (
 from tests.test_ui import PAGE_S, chromium, click, submit_until, wait_text
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-PAUSE_S = 180  # serve.py polls every 0.25 s; a run's process starts in 1-30 s on 2 busy cores
+PAUSE_S = 180  # serve.py polls every 0.25 s; a run starts in 0.4 s quiet, ~30 s on busy cores
 
 
 @pytest.fixture(scope="module")
