@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from app import loop_cli
+from digitrec.hardware import PRECISION_ENV, PRECISION_SETTINGS
 from digitrec.inference.runtimes import AUTO, RUNTIME_CHOICES, runtimes_help
 from digitrec.modeling.profiles import PROFILES, profiles_help
 
@@ -17,6 +18,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 # Choices derived from the registries, so a new profile or runtime needs no change here.
 Profile = Enum("Profile", {name: name for name in PROFILES}, type=str)
 Runtime = Enum("Runtime", {name: name for name in RUNTIME_CHOICES}, type=str)
+Precision = Enum("Precision", {name: name for name in PRECISION_SETTINGS}, type=str)
 
 
 @app.callback()
@@ -89,6 +91,13 @@ def train(
         bool,
         typer.Option(help="Train even when data, feedback, code and settings are the champion's."),
     ] = False,
+    precision: Annotated[
+        Precision,
+        typer.Option(
+            help="What the models compute in: auto (bfloat16 only where the CPU computes it "
+            f"natively, else float32; ${PRECISION_ENV} sets it), float32 or bfloat16.",
+        ),
+    ] = Precision["auto"],
 ) -> None:
     """Run the `train` flow (on the server in PREFECT_API_URL, else on a temporary one)."""
     from app.warmup import import_in_background, prefect_api, start_prefect_server
@@ -112,6 +121,7 @@ def train(
                 dask_address=dask_address,
                 feedback=feedback,
                 force=force,
+                precision=precision.value,
             )
     finally:
         preload.join()  # never exit half-way through an import

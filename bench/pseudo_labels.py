@@ -20,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digitrec.data.embedded import ensure_embedded_data  # noqa: E402
 from digitrec.data.kaggle import load_answers, load_csv  # noqa: E402
-from digitrec.modeling.profiles import BF16, COARSE  # noqa: E402
+from digitrec.modeling.profiles import COARSE  # noqa: E402
+
+BF16 = "mixed_bfloat16"
 from digitrec.modeling.training import TrainConfig, fit, predict_proba  # noqa: E402
 
 

@@ -12,6 +12,7 @@ from prefect import flow
 from prefect.transactions import transaction
 from pydantic import Field
 
+from digitrec.hardware import PrecisionSetting
 from digitrec.modeling.profiles import ProfileName, augmented_config, get_profile, member_recipes
 from digitrec.pipeline.records import RunSummary, TrainingRun
 from digitrec.pipeline.training import ranked
@@ -23,7 +24,7 @@ from tasks.export import export_model
 from tasks.registration import register_model
 from tasks.rejection import prepare_gate, train_rejector
 from tasks.report import publish_report
-from tasks.run import check_repeat, split_data, start_run
+from tasks.run import check_repeat, choose_precision, split_data, start_run
 from tasks.submission import make_submission
 from tasks.tracking import track_run
 from tasks.training import cross_validate, train_stage
@@ -43,6 +44,7 @@ def train(
     dask_address: str | None = None,
     feedback: bool | None = None,
     force: bool = False,
+    precision: PrecisionSetting = "auto",
 ) -> RunSummary:
     """Train, evaluate and register a digit classifier; returns the run's headline numbers.
 
@@ -67,9 +69,13 @@ def train(
         force: Train even when the data, reviewed feedback, code and settings equal those the
             champion was trained with (otherwise such a run ends at once, returning the
             champion's numbers).
+        precision: What the models compute in: auto (bfloat16 only where the CPU computes it
+            natively, else float32; empty setting: $DIGITREC_PRECISION), float32 or bfloat16.
     """
+    chosen = choose_precision(precision)
     plan = get_profile(
         profile,
+        chosen.policy,
         augmented_epochs=epochs,
         validation_fraction=validation_fraction,
         cv_folds=cv_folds,
@@ -79,6 +85,7 @@ def train(
     settings = {
         "profile": profile, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "validation_fraction": validation_fraction, "cv_folds": cv_folds, "members": members,
+        "precision": chosen.precision,
     }  # fmt: skip
     key, repeated = check_repeat(data, settings, feedback, force)
     if repeated is not None:
@@ -87,7 +94,7 @@ def train(
     validation = validate_data(data, run_dir)
     visualize_data(data, run_dir)
     reviewed = use_feedback(run_dir, feedback)
-    run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed)
+    run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed, chosen)
     gate_inputs = prepare_gate.submit(run)  # rendered on a spare core while the models train
 
     # Baseline, then improved candidates on the same short budget: the best one is retrained.
@@ -143,6 +150,7 @@ def train(
             cv_note,
             submission,
             registration,
+            chosen,
         )
         report = publish_report(run_dir, outcome)
         track_run(registration.mlflow_run_id, run_dir, outcome)  # after the report: it is logged

@@ -7,6 +7,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from digitrec import hardware
 from digitrec.data.sources import DataPaths
 from digitrec.pipeline import retraining, run
 from digitrec.pipeline.records import FeedbackData, RunContext, RunSummary
@@ -21,12 +22,26 @@ def start_run(profile: str) -> Path:
 
 
 @task(cache_policy=NO_CACHE)
+def choose_precision(setting: str) -> hardware.Precision:
+    """float32 or bfloat16 for this machine's CPU (`auto`: bfloat16 only where it is native)."""
+    chosen = hardware.choose_precision(setting)
+    print(f"CPU: {chosen.cpu.describe()}")
+    print(f"precision: {chosen.precision} ({chosen.reason})")
+    return chosen
+
+
+@task(cache_policy=NO_CACHE)
 def split_data(
-    data: DataPaths, run_dir: Path, fraction: float, seed: int, feedback: FeedbackData
+    data: DataPaths,
+    run_dir: Path,
+    fraction: float,
+    seed: int,
+    feedback: FeedbackData,
+    precision: hardware.Precision,
 ) -> RunContext:
     """The content-hash train/validation split every stage shares, plus the feedback's rows."""
     path = Path(feedback.path) if feedback.used and feedback.path else None
-    return run.split_data(data, run_dir, fraction, seed, path)
+    return run.split_data(data, run_dir, fraction, seed, path, precision.policy)
 
 
 @task(cache_policy=NO_CACHE)

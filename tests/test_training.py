@@ -151,3 +151,30 @@ def test_bfloat16_training_learns_and_returns_a_float32_model(mnist_arrays, tmp_
     later = predict_proba(again.model, images[60000:60300]).argmax(1) == labels[60000:60300]
     assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
     assert later.mean() > 0.85
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16"])
+def test_each_precision_saves_a_model_its_litert_export_reads_alike(
+    precision, mnist_arrays, tmp_path
+):
+    """Whatever a run computed in (auto picks per CPU), the saved model and its LiteRT export
+    predict the same digits and nearly the same probabilities."""
+    import keras
+
+    from digitrec.inference.runtimes import RUNTIMES, export_runtime, keras_digits, litert_predictor
+
+    images, labels = mnist_arrays
+    config = TrainConfig("compact", epochs=2, batch_size=64, seed=0, precision=precision)
+    result = fit(config, (images[:2000], labels[:2000]))
+    path = tmp_path / "model.keras"
+    result.model.save(path)
+    saved = keras.saving.load_model(path)
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    check = images[60000:60300]  # (300, 28, 28)
+    exported = export_runtime(RUNTIMES["litert"], saved, path, check)
+    assert exported.path is not None and exported.agreement == 1.0
+    lite = litert_predictor(exported.path)(check[..., None].astype(np.float32))  # (300, 10)
+    np.testing.assert_array_equal(lite.argmax(1), keras_digits(saved, check))
+    np.testing.assert_allclose(lite, predict_proba(saved, check), atol=1e-4)
+    assert (lite.argmax(1) == labels[60000:60300]).mean() > 0.85  # it learned, in either

@@ -28,9 +28,6 @@ class Profile:
 
 
 SHORT = 2  # epochs each model gets in the comparison
-# ~1.3x faster epochs on this CPU for the same accuracy (bench/RESULTS.md): the compact CNN's
-# 2 + 30 epoch recipe made 99.679% hidden test in bfloat16, 99.675% in float32.
-BF16 = "mixed_bfloat16"
 # A quarter of each augmented batch seen coarse: +1.2 to +2.5 points on other writers' 8x8
 # digits in four comparisons (fast x3, standard), the hidden test within a seed's noise
 # (+1 to -5 digits of 28,000; bench/RESULTS.md).
@@ -46,7 +43,6 @@ FAST = Profile(
         augmentation=None,
         label_smoothing=0.0,
         peak_learning_rate=2e-3,
-        precision=BF16,
     ),
     candidates=(
         TrainConfig(
@@ -55,7 +51,6 @@ FAST = Profile(
             batch_size=256,
             augmentation=None,
             peak_learning_rate=6e-3,
-            precision=BF16,
         ),
     ),
     augmented_epochs=6,  # continuing from the candidate's one plain epoch
@@ -77,7 +72,6 @@ STANDARD = Profile(
             batch_size=128,
             augmentation=None,
             peak_learning_rate=3e-3,
-            precision=BF16,
         ),
     ),
     augmented_epochs=30,
@@ -109,11 +103,17 @@ def profiles_help() -> str:
     return "; ".join(f"{p.name}: {p.summary}" for p in PROFILES.values())
 
 
-def get_profile(name: str, **overrides) -> Profile:
-    """A named profile with None-valued overrides ignored."""
+def get_profile(name: str, precision: str = "float32", **overrides) -> Profile:
+    """A named profile whose models compute in `precision` (a Keras dtype policy, chosen for
+    the CPU by digitrec.hardware), with None-valued overrides ignored."""
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}")
-    return replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+    profile = replace(PROFILES[name], **{k: v for k, v in overrides.items() if v is not None})
+    return replace(
+        profile,
+        baseline=replace(profile.baseline, precision=precision),
+        candidates=tuple(replace(c, precision=precision) for c in profile.candidates),
+    )
 
 
 def augmented_config(

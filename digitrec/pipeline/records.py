@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from digitrec.data.sources import DataPaths
+from digitrec.hardware import Precision
 from digitrec.modeling.training import TrainConfig
 
 
@@ -28,6 +29,7 @@ class RunContext:
     seed: int
     validation_fraction: float = 0.1
     feedback_path: Path | None = None  # feedback.npz: training and held-out reviewed digits
+    precision: str = "float32"  # the Keras dtype policy every model of the run trains in
 
     @property
     def run_id(self) -> str:
@@ -229,6 +231,7 @@ class TrainingRun:
     cv_note: str
     submission: Submission
     registration: Registration
+    precision: Precision  # the CPU the run trained on and the precision chosen for it
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Reje
 
     started = time.perf_counter()
     train, _, val_idx = load_split(run)
-    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed)
+    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed, precision=run.precision)
     seconds = time.perf_counter() - started
     held_out = inputs.held_out
     val_digits = train.images[val_idx]

@@ -26,6 +26,7 @@ def write_run_summary(run_dir: Path, outcome: TrainingRun) -> dict:
         "rejection": plain(outcome.rejection),
         "champion": outcome.registration.promoted,
         "champion_reason": outcome.registration.reason,
+        "precision": plain(outcome.precision),
     }
     write_json_atomic(run_dir / "metrics.json", summary)
     return summary
@@ -106,7 +107,9 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         f"**{evaluation.holdout.accuracy:.4%}**"
         + (f", hidden-test accuracy **{hidden:.4%}**" if hidden is not None else "")
         + f". Champion: **{'yes' if registration.promoted else 'no'}** "
-        f"({registration.reason}).\n"
+        f"({registration.reason}).\n\n"
+        f"Trained in **{outcome.precision.precision}** ({outcome.precision.reason}; "
+        f"setting `{outcome.precision.setting}`) on {outcome.precision.cpu.describe()}.\n"
     )
     data_figures = ("samples", "class_balance", "mean_images", "pixel_histogram")
     parts = [

@@ -21,14 +21,20 @@ def new_run_dir(profile: str) -> Path:
 
 
 def split_data(
-    data: DataPaths, run_dir: Path, fraction: float, seed: int, feedback: Path | None = None
+    data: DataPaths,
+    run_dir: Path,
+    fraction: float,
+    seed: int,
+    feedback: Path | None = None,
+    precision: str = "float32",
 ) -> RunContext:
     """Train/validation indices chosen by content hash, stored so every step uses the same split.
 
     The validation rows depend only on the images and `fraction`, never on the seed or the
     profile, so no run ever trains on another run's validation rows below its own fraction: the
     champion comparison is fair across seeds and profiles. `feedback`: the run's feedback.npz,
-    whose training part joins the training rows."""
+    whose training part joins the training rows; `precision`: the Keras dtype policy the run's
+    models train in."""
     train_idx, val_idx = content_split(load_csv(data.train_csv, kind="train").images, fraction)
     path = run_dir / "split.npz"
     write_with(path, lambda tmp: np.savez(tmp, train=train_idx, validation=val_idx))
@@ -39,6 +45,7 @@ def split_data(
         seed=seed,
         validation_fraction=fraction,
         feedback_path=feedback,
+        precision=precision,
     )
 
 

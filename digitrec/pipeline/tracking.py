@@ -60,6 +60,20 @@ def stage_params(stage: StageResult) -> dict[str, str]:
     }
 
 
+def precision_params(outcome: TrainingRun) -> dict[str, str]:
+    """The CPU the run trained on and the precision chosen for it."""
+    chosen = outcome.precision
+    return {
+        "precision": chosen.precision,
+        "precision_setting": chosen.setting,
+        "precision_reason": chosen.reason,
+        "cpu_model": chosen.cpu.model,
+        "cpu_kind": chosen.cpu.kind,
+        "cpu_flags": " ".join(chosen.cpu.reported_flags()),
+        "cpu_cores": str(chosen.cpu.cores),
+    }
+
+
 def epoch_metrics(stage: StageResult, now_ms: int) -> list:
     """Every per-epoch curve of a stage, stepped by epoch (1-based)."""
     from mlflow.entities import Metric
@@ -119,7 +133,7 @@ def finish_tracking(mlflow_run_id: str, run_dir: Path, outcome: TrainingRun) -> 
     client = backend.client()
     now = int(time.time() * 1000)
     members = [s for s in outcome.stages if s.stage.startswith("member-")]
-    params = {"profile": outcome.profile}
+    params = {"profile": outcome.profile, **precision_params(outcome)}
     metrics = [Metric(k, v, now, 0) for k, v in final_metrics(outcome).items()]
     for stage in outcome.stages:
         if stage not in members:
