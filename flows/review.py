@@ -17,6 +17,7 @@ def review(
     n: Annotated[int, Field(ge=1, le=200)] = loop_review.DEFAULT_N,
     timeout_s: Annotated[int, Field(ge=10, le=7 * 24 * 3600)] = 24 * 3600,
     reviewer: Annotated[str, Field(min_length=1, max_length=64)] = "anonymous",
+    since: str | None = None,
 ) -> dict:
     """Pause for labels on the least confident unreviewed predictions, then store them.
 
@@ -24,8 +25,10 @@ def review(
         n: How many logged predictions to review (a written number gives one image per digit).
         timeout_s: Seconds to wait for the form; after that the run fails and nothing is stored.
         reviewer: The name stored with each label.
+        since: Only predictions logged at or after this ISO time (the monitor's drifted
+            window, when drift starts the review); empty: the whole log.
     """
-    items = pick_items(n)
+    items = pick_items(n, since)
     if not items:
         print("nothing to review: every logged image is labelled or was skipped")
         return {"items": 0, "stored": 0, "skipped": 0}

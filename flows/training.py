@@ -13,8 +13,21 @@ from prefect.transactions import transaction
 from pydantic import Field
 
 from digitrec.hardware import PrecisionSetting
-from digitrec.modeling.profiles import ProfileName, augmented_config, get_profile, member_recipes
-from digitrec.pipeline.records import RunSummary, TrainingRun
+from digitrec.modeling.profiles import (
+    Profile,
+    ProfileName,
+    augmented_config,
+    get_profile,
+    member_recipes,
+)
+from digitrec.modeling.training import TrainConfig
+from digitrec.pipeline.records import (
+    ChampionStart,
+    RunContext,
+    RunSummary,
+    StageResult,
+    TrainingRun,
+)
 from digitrec.pipeline.training import ranked
 from flows.ensemble import train_ensemble
 from tasks.calibration import calibrate_model
@@ -24,10 +37,45 @@ from tasks.export import export_model
 from tasks.registration import register_model
 from tasks.rejection import prepare_gate, train_rejector
 from tasks.report import publish_report
-from tasks.run import check_repeat, choose_precision, split_data, start_run
+from tasks.run import champion_to_adapt, check_repeat, choose_precision, split_data, start_run
 from tasks.submission import make_submission
 from tasks.tracking import track_run
 from tasks.training import cross_validate, train_stage
+
+
+def train_models(
+    plan: Profile,
+    run: RunContext,
+    seed: int,
+    batch_size: int | None,
+    start: ChampionStart | None,
+    dask_address: str | None,
+) -> tuple[list[StageResult], StageResult, TrainConfig]:
+    """Every model the run trains, the final one, and the final recipe."""
+    if start is not None:
+        # Continue from the champion: corrections are a fixed share of every batch, the rest
+        # replays the base rows, so the new writers are learned and MNIST is not forgotten.
+        recipe = replace(plan.candidates[0], architecture=start.architecture)
+        recipe = augmented_config(plan, recipe, seed, batch_size)
+        final = train_stage("adapted", recipe, run, start.model_path)
+        return [final], final, recipe
+    # Baseline, then improved candidates on the same short budget: the best one is retrained.
+    baseline = train_stage("baseline", replace(plan.baseline, seed=seed), run)
+    candidates = [
+        train_stage(f"optimized-{c.architecture}", replace(c, seed=seed), run)
+        for c in plan.candidates
+    ]
+    order = ranked(candidates)  # best first
+    final_recipe = augmented_config(plan, plan.candidates[order[0]], seed, batch_size)
+    if plan.members > 1:
+        # Members train from scratch, in parallel on Dask workers, on the training rows only;
+        # they take the compared architectures in turn, best first; one model averages them.
+        recipes = member_recipes(plan, [plan.candidates[i] for i in order], seed, batch_size)
+        trained, final = train_ensemble(recipes, run, dask_address)
+    else:
+        best = candidates[order[0]].model_path
+        trained, final = [], train_stage("final-augmented", final_recipe, run, best)
+    return [baseline, *candidates, *trained, final], final, final_recipe
 
 
 @flow(name="train", log_prints=True, flow_run_name="train-{profile}")
@@ -73,19 +121,19 @@ def train(
             natively, else float32; empty setting: $DIGITREC_PRECISION), float32 or bfloat16.
     """
     chosen = choose_precision(precision)
-    plan = get_profile(
-        profile,
-        chosen.policy,
-        augmented_epochs=epochs,
-        validation_fraction=validation_fraction,
-        cv_folds=cv_folds,
-        members=members,
-    )
+    overrides = {
+        "augmented_epochs": epochs, "validation_fraction": validation_fraction,
+        "cv_folds": cv_folds, "members": members,
+    }  # fmt: skip
+    plan = get_profile(profile, chosen.policy, **overrides)
+    start = champion_to_adapt(plan)
+    if plan.adapt_steps and start is None:  # nothing to continue from yet
+        plan = get_profile("fast", chosen.policy, **overrides)
     data = prepare_data(data_dir)
     settings = {
         "profile": profile, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "validation_fraction": validation_fraction, "cv_folds": cv_folds, "members": members,
-        "precision": chosen.precision,
+        "precision": chosen.precision, "start": start.model_path if start else None,
     }  # fmt: skip
     key, repeated = check_repeat(data, settings, feedback, force)
     if repeated is not None:
@@ -96,24 +144,7 @@ def train(
     reviewed = use_feedback(run_dir, feedback)
     run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed, chosen)
     gate_inputs = prepare_gate.submit(run)  # rendered on a spare core while the models train
-
-    # Baseline, then improved candidates on the same short budget: the best one is retrained.
-    baseline = train_stage("baseline", replace(plan.baseline, seed=seed), run)
-    candidates = [
-        train_stage(f"optimized-{c.architecture}", replace(c, seed=seed), run)
-        for c in plan.candidates
-    ]
-    order = ranked(candidates)  # best first
-    final_recipe = augmented_config(plan, plan.candidates[order[0]], seed, batch_size)
-    if plan.members > 1:
-        # Members train from scratch, in parallel on Dask workers, on the training rows only;
-        # they take the compared architectures in turn, best first; one model averages them.
-        recipes = member_recipes(plan, [plan.candidates[i] for i in order], seed, batch_size)
-        trained, final = train_ensemble(recipes, run, dask_address)
-    else:
-        best = candidates[order[0]].model_path
-        trained, final = [], train_stage("final-augmented", final_recipe, run, best)
-    stages = [baseline, *candidates, *trained, final]
+    stages, final, final_recipe = train_models(plan, run, seed, batch_size, start, dask_address)
     model = export_model(final, run)
     calibration = calibrate_model(model.model_path, run)  # every later score uses it
     rejection = train_rejector(model.model_path, run, gate_inputs)

@@ -17,6 +17,7 @@ from digitrec.pipeline.records import (
     Submission,
 )
 from digitrec.registry import demote
+from tasks.artifacts import publish_table
 
 
 def prefect_tags() -> dict[str, str]:
@@ -49,6 +50,12 @@ def register_model(
     )  # fmt: skip
     state = "promoted" if decision.promoted else "not promoted"
     print(f"model version {decision.version}: {state} ({decision.reason})")
+    if decision.gate:
+        publish_table(
+            "champion-gate",
+            [verdict.row() for verdict in decision.gate],
+            f"Champion vs challenger, slice by slice: {state} ({decision.reason})",
+        )
     if (transaction := get_transaction()) is not None:
         transaction.set("registration", decision)
     return decision

@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.input import RunInput
 
-from digitrec.loop import review
+from digitrec.loop import log, review
 from digitrec.loop.review import ReviewItem, Saved
 from tasks.artifacts import publish_table
 from tasks.events import Announcement, announce_feedback
@@ -19,9 +19,11 @@ SOURCE = "review"
 
 
 @task(cache_policy=NO_CACHE)
-def pick_items(n: int) -> list[ReviewItem]:
-    """The most doubtful unreviewed predictions in the log, one item per image."""
-    return review.pick(n)
+def pick_items(n: int, since: str | None = None) -> list[ReviewItem]:
+    """The most doubtful unreviewed predictions in the log (at or after `since`), one item per
+    image. An event template with no window renders "None": the whole log then."""
+    window = None if since in (None, "", "None") else since
+    return review.pick(n, None if window is None else log.read(since=window))
 
 
 def labels_form(items: list[ReviewItem]) -> type[RunInput]:

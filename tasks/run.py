@@ -9,8 +9,9 @@ from prefect.cache_policies import NO_CACHE
 
 from digitrec import hardware
 from digitrec.data.sources import DataPaths
+from digitrec.modeling.profiles import Profile
 from digitrec.pipeline import retraining, run
-from digitrec.pipeline.records import FeedbackData, RunContext, RunSummary
+from digitrec.pipeline.records import ChampionStart, FeedbackData, RunContext, RunSummary
 
 
 @task(cache_policy=NO_CACHE)
@@ -60,3 +61,17 @@ def check_repeat(
     summary = retraining.skipped_summary(record)
     print(summary.champion_reason)
     return key, summary
+
+
+@task(cache_policy=NO_CACHE)
+def champion_to_adapt(plan: Profile) -> ChampionStart | None:
+    """The champion an `adapt` profile continues from (None: train from scratch, as before
+    there is any champion)."""
+    if plan.adapt_steps is None:
+        return None
+    start = retraining.champion_start()
+    if start is None:
+        print(f"{plan.name}: no champion to continue from yet; training the fast profile")
+    else:
+        print(f"{plan.name}: continuing from the champion {start.run_id} ({start.architecture})")
+    return start

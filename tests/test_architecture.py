@@ -18,13 +18,14 @@ LAYERS = {
     "storage": 0,
     "markdown": 0,
     "plotting": 0,
+    "hardware": 0,
     "data": 1,
     "modeling": 2,
     "evaluation": 2,
     "inference": 2,
     "registry": 2,
-    "loop": 2,
-    "pipeline": 3,
+    "loop": 3,  # importing labelled images reads them as `predict` does (inference)
+    "pipeline": 4,
 }
 MAX_LINES = 300
 

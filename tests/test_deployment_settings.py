@@ -100,11 +100,12 @@ def trigger_dumps(triggers: list) -> list[dict]:
     return dumps
 
 
-def test_retraining_runs_on_drift_and_on_due_feedback(served):
-    """The contract with the monitor flow and the review flow's event (see README)."""
-    by_name = {t.name: t for t in served["retraining"].triggers}
-    assert set(by_name) == {"retrain-on-drift", "retrain-on-feedback"}
-    drift, labels = by_name["retrain-on-drift"], by_name["retrain-on-feedback"]
+def test_due_feedback_adapts_and_drift_asks_for_a_review(served):
+    """The contract with the monitor flow and the review flow's event (see README): new labels
+    start `adapt`; drift starts a review of the drifted window, not a retraining."""
+    (labels,) = served["retraining"].triggers
+    (drift,) = served["review"].triggers
+    assert (labels.name, drift.name) == ("retrain-on-feedback", "review-on-drift")
     assert drift.expect == {"digitrec.monitor.drift"}
     assert drift.match.model_dump() == {"prefect.resource.id": "digitrec.monitor"}
     assert labels.expect == {"digitrec.feedback.added"}
@@ -114,7 +115,10 @@ def test_retraining_runs_on_drift_and_on_due_feedback(served):
     }
     for trigger in (drift, labels):
         assert trigger.posture == "Reactive" and trigger.threshold == 1 and trigger.enabled
-        assert trigger.parameters == {"profile": "fast"}
+    assert labels.parameters == {"profile": "adapt"}
+    assert drift.parameters == {
+        "n": 40, "reviewer": "drift", "since": "{{ event.payload.window_start }}"
+    }  # fmt: skip
     assert served["predict"].triggers == [] and served["daily"].triggers == []
 
 
@@ -126,7 +130,7 @@ def test_a_bad_trigger_fails_serve_py_as_it_fails_prefect_deploy(tmp_path):
     assert bad != text
     (tmp_path / "prefect.yaml").write_text(bad, encoding="utf-8")
     spec = load_deployments(tmp_path / "prefect.yaml")["retraining"]
-    with pytest.raises(ValueError, match="'retraining', trigger 2"):
+    with pytest.raises(ValueError, match="'retraining', trigger 1"):
         serve.to_triggers(spec)
     raw = yaml.safe_load(bad)["deployments"][0]
     with pytest.raises(ValueError):  # pydantic's ValidationError is a ValueError

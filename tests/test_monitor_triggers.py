@@ -1,8 +1,9 @@
-"""The loop on a real `prefect server start`: prefect.yaml's triggers become automations on the
-retraining deployment; `digitrec.feedback.added` (retrain due) and the monitor flow's
-`digitrec.monitor.drift` each start a `train/retraining` run. Nothing serves the retraining
-deployment here, so the runs it starts wait in Scheduled and train nothing; a small probe
-flow served with the same triggers shows a triggered run executing with their parameters."""
+"""The loop on a real `prefect server start`: prefect.yaml's triggers become automations;
+`digitrec.feedback.added` (retrain due) starts a `train/retraining` run with profile `adapt`, and
+the monitor flow's `digitrec.monitor.drift` starts a `review/review` run over the drifted window
+(drift asks people). Nothing serves those deployments here, so the runs wait in Scheduled; a
+small probe flow served with the same triggers shows a triggered run executing with their
+parameters."""
 
 from __future__ import annotations
 
@@ -24,17 +25,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DRIFT = "digitrec.monitor.drift"
 FEEDBACK = "digitrec.feedback.added"
 PROBE = "tests.trigger_probe"  # a flow that returns its parameters at once
+REVIEW_PARAMETERS = {"n": 40, "reviewer": "drift", "since": "{{ event.payload.window_start }}"}
 
 
 @pytest.fixture(scope="module")
 def deployed(server):
     """serve.py's deployments (prefect.yaml's triggers included) registered on the server, as
-    serve() registers them before it polls; returns the retraining deployment's id."""
+    serve() registers them before it polls; returns {deployment name: id}."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with contextlib.chdir(REPO), temporary_settings({PREFECT_API_URL: server.api_url}):
-        ids = {d.name: d.apply() for d in serve.build_deployments()}
-    return ids["retraining"]
+        return {d.name: d.apply() for d in serve.build_deployments()}
 
 
 def python(server, tmp_path: Path, code: str, **env: str) -> subprocess.CompletedProcess:
@@ -94,13 +95,17 @@ def events_named(server, name: str) -> list[dict]:
 def test_prefect_yaml_triggers_are_automations_on_the_server(server, deployed):
     automations = server.api(lambda c: c.read_automations())
     by_name = {a.name: a for a in automations}
-    assert {"retrain-on-drift", "retrain-on-feedback"} <= set(by_name)
-    for name, event in (("retrain-on-drift", DRIFT), ("retrain-on-feedback", FEEDBACK)):
+    assert {"review-on-drift", "retrain-on-feedback"} <= set(by_name)
+    expected = {
+        "review-on-drift": (DRIFT, "review", REVIEW_PARAMETERS),
+        "retrain-on-feedback": (FEEDBACK, "retraining", {"profile": "adapt"}),
+    }
+    for name, (event, deployment, parameters) in expected.items():
         automation = by_name[name]
         assert automation.enabled and automation.trigger.expect == {event}
         (action,) = automation.actions
-        assert action.type == "run-deployment" and action.deployment_id == deployed
-        assert action.parameters == {"profile": "fast"}
+        assert action.type == "run-deployment" and action.deployment_id == deployed[deployment]
+        assert action.parameters == parameters
     match = by_name["retrain-on-feedback"].trigger.match.model_dump()
     assert match == {"prefect.resource.id": "digitrec.feedback", "digitrec.retrain-due": "true"}
 
@@ -110,15 +115,16 @@ def test_feedback_starts_retraining_only_when_due(server, deployed, tmp_path):
     emit(server, tmp_path, FEEDBACK, feedback_resource(due=False), payload)
     due = payload | {"total": 100, "since_champion": 100}
     emit(server, tmp_path, FEEDBACK, feedback_resource(due=True), due)
+    retraining = deployed["retraining"]
     (run,) = wait_for(
-        lambda: runs_of(server, deployed, "retrain-on-feedback"), 60, "a triggered retraining", 1
+        lambda: runs_of(server, retraining, "retrain-on-feedback"), 60, "a triggered retraining", 1
     )
-    assert run.parameters == {"profile": "fast"}
+    assert run.parameters == {"profile": "adapt"}
     assert run.state.type.value == "SCHEDULED"  # nothing serves it here: it trains nothing
     # Both events arrived, but only the due one started a run (waited on above).
     wait_for(lambda: len(events_named(server, FEEDBACK)) == 2, 30, "both feedback events", 1)
-    assert len(runs_of(server, deployed, "retrain-on-feedback")) == 1
-    assert runs_of(server, deployed, "retrain-on-drift") == []
+    assert len(runs_of(server, retraining, "retrain-on-feedback")) == 1
+    assert runs_of(server, deployed["review"], "review-on-drift") == []
 
 
 def drifted_home(home: Path, mnist_arrays) -> None:
@@ -132,7 +138,7 @@ def drifted_home(home: Path, mnist_arrays) -> None:
         log_images(thicken(images[rows]), labels[rows])
 
 
-def test_the_monitor_flow_raises_drift_and_retraining_starts(
+def test_the_monitor_flow_raises_drift_and_a_review_starts(
     server, deployed, tmp_path, mnist_arrays, small_kaggle_dir
 ):
     home = tmp_path / "home"
@@ -165,14 +171,16 @@ def test_the_monitor_flow_raises_drift_and_retraining_starts(
         assert last_run() is not None  # the next window starts after this run
     assert mlflow_run.data.tags["monitor.status"] == "drift"
     assert mlflow_run.data.metrics["stroke_width.ks_statistic"] > 0.15
-    # The automation started a retraining run.
-    started = wait_for(
-        lambda: runs_of(server, deployed, "retrain-on-drift"),
+    # The automation asked a person: a review run over the drifted window, and no retraining.
+    (started,) = wait_for(
+        lambda: runs_of(server, deployed["review"], "review-on-drift"),
         60,
-        "a retraining run started by the drift event",
+        "a review run started by the drift event",
         1,
     )
-    assert [r.parameters for r in started] == [{"profile": "fast"}]
+    window = event["payload"]["window_start"]
+    assert started.parameters == {"n": 40, "reviewer": "drift", "since": window}
+    assert runs_of(server, deployed["retraining"], "retrain-on-feedback") == []
 
 
 def test_a_served_deployment_runs_when_its_trigger_fires(server, deployed, tmp_path):
@@ -200,7 +208,7 @@ def test_a_served_deployment_runs_when_its_trigger_fires(server, deployed, tmp_p
         probe = wait_for(
             lambda: _deployment(server, "probe/retraining-probe"), 120, "the probe deployment", 1
         )
-        assert len(spec.triggers) == 2
+        assert len(spec.triggers) == 1
         emit(server, tmp_path, FEEDBACK, feedback_resource(due=True), {"total": 100})
         (run,) = wait_for(
             lambda: runs_of(server, probe.id, "retrain-on-feedback"), 60, "a probe run", 1
@@ -212,7 +220,7 @@ def test_a_served_deployment_runs_when_its_trigger_fires(server, deployed, tmp_p
             1,
         )
         assert done.state.type.value == "COMPLETED", done.state
-        assert done.parameters == {"profile": "fast"}
+        assert done.parameters == {"profile": "adapt"}
     finally:
         stop(process)
         log.close()

@@ -178,3 +178,23 @@ def test_each_precision_saves_a_model_its_litert_export_reads_alike(
     np.testing.assert_array_equal(lite.argmax(1), keras_digits(saved, check))
     np.testing.assert_allclose(lite, predict_proba(saved, check), atol=1e-4)
     assert (lite.argmax(1) == labels[60000:60300]).mean() > 0.85  # it learned, in either
+
+
+def test_every_batch_holds_the_same_share_of_emphasised_rows():
+    """Corrections are a fixed share of every batch however few they are (label 1 here), the
+    rest replays the base rows (label 0); an epoch is one pass over the base rows."""
+    from digitrec.modeling.training import steps_per_epoch
+
+    images = np.zeros((1000, 28, 28), np.uint8)
+    labels = np.zeros(1000, np.uint8)
+    labels[-12:] = 1
+    emphasis = labels == 1  # 12 corrections among 1,000 rows
+    config = TrainConfig(batch_size=64, augmentation=None, emphasis_share=0.25)
+    batches = list(make_dataset(images, labels, config, True, emphasis).take(20))
+    assert {int(b[1].numpy()[:, 1].sum()) for b in batches} == {16}  # 16 of 64 in every batch
+    assert {b[0].shape[0] for b in batches} == {64}
+    assert steps_per_epoch(config, 1000, emphasis) == 21  # ceil(988 / 48)
+    # Without a share (or without corrections) rows mix as they come, one pass an epoch.
+    plain = TrainConfig(batch_size=64, augmentation=None)
+    assert len(list(make_dataset(images, labels, plain, True, emphasis))) == 16
+    assert steps_per_epoch(plain, 1000, emphasis) == 16

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from digitrec.data.sources import DataPaths
+from digitrec.evaluation.champion_gate import SliceVerdict
 from digitrec.hardware import Precision
 from digitrec.modeling.training import TrainConfig
 
@@ -34,6 +35,15 @@ class RunContext:
     @property
     def run_id(self) -> str:
         return self.run_dir.name
+
+
+@dataclass(frozen=True)
+class ChampionStart:
+    """The champion an `adapt` run continues from."""
+
+    model_path: str
+    architecture: str
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,6 +224,7 @@ class Registration:
     previous_version: int | None = None  # the champion's version before this run
     training_key: str | None = None  # data + feedback + code + settings (pipeline.retraining)
     mlflow_run_id: str | None = None
+    gate: tuple[SliceVerdict, ...] = ()  # the champion gate's decision table, slice by slice
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digitrec.arrays import accuracy
 from digitrec.data.kaggle import file_fingerprint
 from digitrec.data.split import content_buckets
+from digitrec.evaluation.champion_gate import BASE, FEEDBACK, Slice, decide, source_slices
 from digitrec.pipeline.records import (
     Evaluation,
     FeedbackData,
@@ -19,41 +19,64 @@ from digitrec.pipeline.records import (
     StageResult,
     plain,
 )
-from digitrec.pipeline.run import feedback_holdout, probabilities, validation_rows
+from digitrec.pipeline.run import (
+    feedback_holdout,
+    feedback_sources,
+    probabilities,
+    validation_rows,
+)
 from digitrec.pipeline.tracking import fail_tracking, start_tracking
-from digitrec.registry import decide_promotion, register
+from digitrec.registry import register
 from digitrec.registry.store import Judge
 from digitrec.storage import write_json_atomic
 
 
-def comparison_rows(run: RunContext, champion_fraction: float) -> tuple[np.ndarray, np.ndarray]:
-    """The rows both models are scored on: this run's validation rows that are also below the
-    champion's validation fraction (content-hash splits nest, so neither model trained on any
-    of them), plus the held-out reviewed production digits."""
+def base_rows(run: RunContext, champion_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """This run's validation rows that are also below the champion's validation fraction
+    (content-hash splits nest, so neither model trained on any of them)."""
     x_val, y_val = validation_rows(run)
     if champion_fraction < run.validation_fraction:
         inside = content_buckets(x_val) < champion_fraction  # (N_val,) bool
         x_val, y_val = x_val[inside], y_val[inside]
+    return x_val, y_val
+
+
+def gate_slices(run: RunContext, model_path: Path, current: dict | None) -> list[Slice]:
+    """The slices both models are judged on: base validation, the reviewed-feedback holdout,
+    and each feedback source with enough held-out rows; each model's digits for them."""
+    fraction = float((current or {}).get("validation_fraction") or run.validation_fraction)
+    x_val, y_val = base_rows(run, fraction)
     x_fb, y_fb = feedback_holdout(run)
-    return np.concatenate([x_val, x_fb]), np.concatenate([y_val, y_fb])
+    x = np.concatenate([x_val, x_fb])  # (N + K, 28, 28)
+
+    def digits(path) -> np.ndarray:
+        return probabilities(path, x).argmax(1)
+
+    new = digits(model_path)
+    old = digits(current["model_path"]) if current else None
+    n = len(y_val)
+    slices = [
+        Slice(BASE, y_val, new[:n], None if old is None else old[:n]),
+        Slice(FEEDBACK, y_fb, new[n:], None if old is None else old[n:]),
+    ]
+    old_fb = None if old is None else old[n:]
+    return slices + source_slices(y_fb, feedback_sources(run), new[n:], old_fb)
 
 
 def champion_judge(run: RunContext, model_path: Path, seen: dict) -> Judge:
-    """Score the candidate and the current champion on the same rows (`comparison_rows`);
+    """Judge the candidate against the current champion slice by slice (champion_gate);
     called under the registry lock, so the champion cannot change between the comparison and
-    the alias move."""
+    the alias move. The decision table lands in seen["gate"]."""
 
     def judge(current: dict | None) -> tuple[bool, str]:
-        if current is None or not Path(current["model_path"]).is_file():
-            return decide_promotion(float("nan"), None)
-        fraction = float(current.get("validation_fraction") or run.validation_fraction)
-        x, y = comparison_rows(run, fraction)
-        seen["run_id"] = current.get("run_id")
-        seen["rows"] = len(y)
-        seen["candidate"] = accuracy(y, probabilities(model_path, x))
-        seen["accuracy"] = accuracy(y, probabilities(current["model_path"], x))
-        earned, why = decide_promotion(seen["candidate"], seen["accuracy"])
-        return earned, f"{why} on the same {len(y)} rows"
+        if current is not None and not Path(current["model_path"]).is_file():
+            current = None
+        earned, why, table = decide(gate_slices(run, model_path, current))
+        seen["gate"] = tuple(table)
+        if current is not None:
+            seen["run_id"] = current.get("run_id")
+            seen["accuracy"] = table[0].champion
+        return earned, why
 
     return judge
 
@@ -114,6 +137,7 @@ def register_run(
         reason=result["reason"],
         version=result["version"],
         previous_version=result["previous_champion"],
+        gate=seen.get("gate", ()),
     )
     write_json_atomic(run.run_dir / "registration.json", plain(decision))
     return decision

@@ -94,7 +94,9 @@ def one_opencv_thread() -> Iterator[None]:
 def rendered_inputs(run: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rendered training digits, training non-digits and held-out non-digits, each
     (n, 28, 28) uint8, read from the cache where it holds them (what the render child fills)."""
-    train, train_idx, _ = load_split(run)
+    train, _, _ = load_split(run)
+    with np.load(run.split_path) as split:
+        train_idx = split["train"]  # train.csv's rows only: new feedback keeps the cache valid
     rng = np.random.default_rng(run.seed)
     picked = train.images[rng.permutation(train_idx)[:GATE_DIGITS]]
     key = hashlib.sha256(picked.tobytes()).hexdigest()[:16]

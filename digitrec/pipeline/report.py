@@ -134,9 +134,19 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         md.section("Most confused pairs", md.table(evaluation.most_confused)),
         md.section("Misclassified digits", figure(run_dir, "misclassified")),
         md.section("Submission", md.table([plain(submission)])),
+        md.section("Champion gate", gate_section(registration)),
         md.section("Run folder", file_listing(run_dir)),
     ]
     return "\n".join(parts)
+
+
+def gate_section(registration) -> str:
+    """The champion-vs-challenger decision table, slice by slice."""
+    if not registration.gate:
+        return "No gate was run (promotion was not asked for).\n"
+    verdict = "promoted" if registration.promoted else "kept the champion"
+    rows = [v.row() for v in registration.gate]
+    return f"Decision: **{verdict}** ({registration.reason}).\n\n" + md.table(rows) + "\n"
 
 
 def calibration_section(run_dir: Path, outcome: TrainingRun) -> str:

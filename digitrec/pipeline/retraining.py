@@ -13,7 +13,7 @@ from digitrec.data.kaggle import file_fingerprint
 from digitrec.data.sources import DataPaths
 from digitrec.loop import feedback
 from digitrec.pipeline.feedback import checked_rows, fingerprint_of
-from digitrec.pipeline.records import RunSummary
+from digitrec.pipeline.records import ChampionStart, RunSummary
 from digitrec.registry import champion, versions
 from digitrec.storage import runs_dir
 
@@ -81,4 +81,16 @@ def skipped_summary(record: dict) -> RunSummary:
             f"{record['version']} (run {record['run_id']}); force=true trains anyway"
         ),
         skipped=True,
+    )
+
+
+def champion_start() -> ChampionStart | None:
+    """The champion's model file and architecture, when there is one to continue from."""
+    record = champion()
+    if record is None or not Path(record["model_path"]).is_file():
+        return None
+    return ChampionStart(
+        model_path=str(record["model_path"]),
+        architecture=str(record.get("architecture") or "compact"),
+        run_id=record.get("run_id"),
     )

@@ -68,12 +68,34 @@ def load_split(run: RunContext) -> tuple[Digits, np.ndarray, np.ndarray]:
     return merged, np.concatenate([train_idx, extra_idx]), val_idx
 
 
+def feedback_rows(run: RunContext, train_idx: np.ndarray) -> np.ndarray:
+    """(N_train,) bool: which of `load_split`'s training rows are reviewed feedback (they come
+    after every train.csv row)."""
+    if run.feedback_path is None:
+        return np.zeros(len(train_idx), bool)
+    with np.load(run.feedback_path) as feedback:
+        extra = len(feedback["train_labels"])
+    with np.load(run.split_path) as split:
+        base = int(max(split["train"].max(initial=-1), split["validation"].max(initial=-1))) + 1
+    return train_idx >= base if extra else np.zeros(len(train_idx), bool)
+
+
 def feedback_holdout(run: RunContext) -> tuple[np.ndarray, np.ndarray]:
     """The reviewed production digits held out of training: images (K, 28, 28), labels (K,)."""
     if run.feedback_path is None:
         return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
     with np.load(run.feedback_path) as feedback:
         return feedback["holdout_images"], feedback["holdout_labels"]
+
+
+def feedback_sources(run: RunContext) -> np.ndarray:
+    """(K,) the source of each held-out reviewed digit, in `feedback_holdout`'s order."""
+    if run.feedback_path is None:
+        return np.zeros(0, str)
+    with np.load(run.feedback_path) as feedback:
+        if "holdout_sources" not in feedback:  # written before sources were kept
+            return np.full(len(feedback["holdout_labels"]), "review")
+        return feedback["holdout_sources"]
 
 
 def validation_rows(run: RunContext) -> tuple[np.ndarray, np.ndarray]:

@@ -106,6 +106,11 @@ def final_metrics(outcome: TrainingRun) -> dict[str, float]:
         "gate_auc": outcome.rejection.auc,
         "gate_threshold": outcome.rejection.threshold,
     }
+    for verdict in outcome.registration.gate:  # the champion gate, slice by slice
+        name = verdict.slice.replace(" ", "_")
+        values[f"gate.{name}.challenger"] = verdict.challenger
+        values[f"gate.{name}.champion"] = verdict.champion
+        values[f"gate.{name}.passed"] = float(verdict.passed)
     if (cv := outcome.cross_validation) is not None:
         values |= {"cv_mean": cv.mean, "cv_std": cv.std, "cv_folds": float(cv.folds)}
     for stage in outcome.stages:

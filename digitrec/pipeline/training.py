@@ -9,7 +9,7 @@ from digitrec.data.split import stratified_folds
 from digitrec.evaluation.metrics import cv_summary
 from digitrec.modeling.training import EpochCallback, TrainConfig, fit, predict_proba
 from digitrec.pipeline.records import CrossValidation, RunContext, StageResult, Worker, plain
-from digitrec.pipeline.run import load_split
+from digitrec.pipeline.run import feedback_rows, load_split
 from digitrec.storage import write_json_atomic, write_with
 
 
@@ -22,7 +22,8 @@ def train_stage(
     worker: Worker | None = None,
 ) -> StageResult:
     """Train one model on the split's training rows, save it as `models/<stage>.keras`, and
-    score it on the validation rows; `worker` records which process trained it."""
+    score it on the validation rows; `worker` records which process trained it. Reviewed
+    feedback rows make up `config.emphasis_share` of every batch."""
     train, train_idx, val_idx = load_split(run)
     y_val = train.labels[val_idx]
     result = fit(
@@ -31,6 +32,7 @@ def train_stage(
         (train.images[val_idx], y_val),
         initial_model_path=initial_model,
         on_epoch=on_epoch,
+        emphasis=feedback_rows(run, train_idx),
     )
     model_path = write_with(run.run_dir / "models" / f"{stage}.keras", result.model.save)
     summary = StageResult(

@@ -1,0 +1,111 @@
+"""The champion-vs-challenger gate, slice by slice on the same rows for both (as TFX's
+Evaluator blesses a model): one pooled accuracy let a model that learned a new population of
+writers (1% of the rows) lose to one that kept two more MNIST digits, and showed nothing of
+which slice moved.
+
+Rules, each on paired predictions of the same images:
+- base validation: the challenger may be at most EPSILON worse. At 4,200 rows one digit is
+  0.024 points; two models of one recipe differ there by 10-20 discordant digits, a paired
+  standard error of 0.08-0.1 points, so 0.05 points (2 digits) is within noise, while a real
+  loss of old skills shows as more;
+- feedback holdout (every reviewed source together): at least as good;
+- each source with at least MIN_SOURCE_ROWS held-out rows: at least as good, within one image.
+A challenger that passes every rule is promoted only if it is better on at least one slice (a
+tie changes nothing). With no champion, the first model needs FIRST_MODEL_FLOOR on the base
+validation: far above chance (10%), so only a broken model is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+EPSILON = 0.0005
+MIN_SOURCE_ROWS = 30
+SOURCE_TOLERANCE = 1  # images
+FIRST_MODEL_FLOOR = 0.5
+BASE = "base validation"
+FEEDBACK = "feedback holdout"
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Labels of one slice and each model's predicted digits for them."""
+
+    name: str
+    labels: np.ndarray  # (N,)
+    challenger: np.ndarray  # (N,) predicted digits
+    champion: np.ndarray | None  # (N,) or None without a champion
+
+
+@dataclass(frozen=True)
+class SliceVerdict:
+    """One row of the gate's decision table."""
+
+    slice: str
+    rows: int
+    champion: float | None
+    challenger: float
+    rule: str
+    passed: bool
+
+    def row(self) -> dict:
+        return {
+            "slice": self.slice, "rows": self.rows, "champion": self.champion,
+            "challenger": self.challenger, "rule": self.rule, "pass": self.passed,
+        }  # fmt: skip
+
+
+def correct(labels: np.ndarray, predicted: np.ndarray | None) -> int:
+    return -1 if predicted is None else int((labels == predicted).sum())
+
+
+def verdict(part: Slice) -> SliceVerdict:
+    """Apply the slice's rule (by its name) to its paired predictions."""
+    n = len(part.labels)
+    new, old = correct(part.labels, part.challenger), correct(part.labels, part.champion)
+    share = new / n if n else 0.0
+    if part.champion is None:
+        rule = f">= {FIRST_MODEL_FLOOR:.0%} (first model)" if part.name == BASE else "reported"
+        passed = share >= FIRST_MODEL_FLOOR if part.name == BASE else True
+        return SliceVerdict(part.name, n, None, share, rule, passed)
+    if part.name == BASE:
+        rule, passed = f">= champion - {EPSILON * 100:.2f} points", new >= old - EPSILON * n
+    elif part.name == FEEDBACK:
+        rule, passed = ">= champion", new >= old
+    else:
+        rule, passed = f">= champion - {SOURCE_TOLERANCE} image", new >= old - SOURCE_TOLERANCE
+    return SliceVerdict(part.name, n, old / n if n else 0.0, share, rule, passed)
+
+
+def decide(slices: list[Slice]) -> tuple[bool, str, list[SliceVerdict]]:
+    """(promote, why, the decision table) for the challenger against the champion."""
+    table = [verdict(part) for part in slices if len(part.labels)]
+    failed = [v for v in table if not v.passed]
+    if failed:
+        return False, "does not beat the champion: " + "; ".join(map(explain, failed)), table
+    if slices and slices[0].champion is None:
+        return True, "no champion yet; " + explain(table[0]), table
+    better = [v for v in table if v.champion is not None and v.challenger > v.champion]
+    if not better:
+        return False, "does not beat the champion: no slice improved (a tie)", table
+    return True, "beats the champion on " + "; ".join(map(explain, better)), table
+
+
+def explain(v: SliceVerdict) -> str:
+    against = "" if v.champion is None else f" vs {v.champion:.4%}"
+    return f"{v.slice} {v.challenger:.4%}{against} ({v.rule}, {v.rows} rows)"
+
+
+def source_slices(
+    labels: np.ndarray, sources: np.ndarray, challenger: np.ndarray, champion: np.ndarray | None
+) -> list[Slice]:
+    """One slice per feedback source with at least MIN_SOURCE_ROWS held-out rows."""
+    out = []
+    for source in sorted(set(sources.tolist())):
+        rows = sources == source  # (K,) bool
+        if rows.sum() >= MIN_SOURCE_ROWS:
+            old = None if champion is None else champion[rows]
+            out.append(Slice(f"source {source}", labels[rows], challenger[rows], old))
+    return out
