@@ -11,6 +11,7 @@ from digitrec.inference.prediction import Prediction
 from digitrec.pipeline.predict import PredictionBatch, predict_to_folder
 from digitrec.registry import resolve_model
 from tasks.artifacts import publish_table
+from tasks.progress import batch_progress
 
 SHOWN = 500  # rows in the table artifact and lines in the log; the CSV always holds them all
 
@@ -31,9 +32,17 @@ def predict_digits(
     roots: list[Path] | None = None,
     log_predictions: bool = True,
 ) -> PredictionBatch:
-    """Predict every input, write predictions.csv in a new folder, publish a table artifact."""
+    """Predict every input, write predictions.csv in a new folder, publish a table artifact
+    (and, over a thousand inputs, a progress artifact while they are read)."""
     batch = predict_to_folder(
-        model_path, inputs, top_k, save_preprocessed, runtime, roots, log_predictions
+        model_path,
+        inputs,
+        top_k,
+        save_preprocessed,
+        runtime,
+        roots,
+        log_predictions,
+        batch_progress("predictions"),
     )
     rows = [table_row(p) for p in batch.predictions[:SHOWN]]
     more = f"; first {SHOWN} shown, all in {batch.csv}" if len(batch.predictions) > SHOWN else ""

@@ -9,6 +9,7 @@ from digitrec.modeling.training import EpochCallback, TrainConfig
 from digitrec.pipeline import training
 from digitrec.pipeline.records import CrossValidation, RunContext, StageResult
 from tasks.artifacts import publish_table
+from tasks.progress import both, epoch_progress
 
 
 def print_epoch(stage: str) -> EpochCallback:
@@ -36,16 +37,19 @@ def print_stage(summary: StageResult, where: str = "") -> None:
 def train_stage(
     stage: str, config: TrainConfig, run: RunContext, initial_model: str | None = None
 ) -> StageResult:
-    """Train one model and score it on the validation split."""
-    summary = training.train_stage(stage, config, run, initial_model, print_epoch(stage))
+    """Train one model and score it on the validation split; each epoch prints a line and
+    moves the stage's progress artifact."""
+    on_epoch = both(print_epoch(stage), epoch_progress(stage, config.epochs))
+    summary = training.train_stage(stage, config, run, initial_model, on_epoch)
     print_stage(summary)
     return summary
 
 
 @task(cache_policy=NO_CACHE)
 def cross_validate(config: TrainConfig, run: RunContext, folds: int) -> CrossValidation:
-    """Stratified k-fold accuracy of the recipe."""
-    summary = training.cross_validate(config, run, folds)
+    """Stratified k-fold accuracy of the recipe; a progress artifact follows every fold's epochs."""
+    on_epoch = epoch_progress("cross-validation", config.epochs, folds)
+    summary = training.cross_validate(config, run, folds, on_epoch)
     publish_table(
         "cross-validation",
         [{"fold": i + 1, "accuracy": a} for i, a in enumerate(summary.fold_accuracies)],

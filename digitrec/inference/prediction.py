@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -25,12 +26,15 @@ from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.inference.files import ImageError, decode_image, encode_png, read_image
 from digitrec.inference.inputs import InputItem, expand_inputs
 from digitrec.inference.preprocess import to_mnist
-from digitrec.inference.rejection import load_gate, verdict
+from digitrec.inference.rejection import Gate, load_gate, verdict
 from digitrec.inference.segment import read_digits
 from digitrec.storage import write_bytes_atomic, write_text_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
 DEFAULT_TOP_K = 3
+PROGRESS_CHUNK = 1024  # inputs per batched model call when a caller follows the progress
+Progress = Callable[[int, int], None]  # (inputs done, inputs in all)
+Prepared = tuple[list[np.ndarray], bool, str | None]  # an input's images, read as a number?, error
 CSV_COLUMNS = (
     "input",
     "digit",
@@ -97,8 +101,10 @@ def read_inputs(
     multi_digit: bool | None = None,
     runtime: str = "auto",
     roots: Sequence[Path] | None = None,
+    on_progress: Progress | None = None,
 ) -> Readings:
-    """Predict every input with one model load and one batched `model.predict` call.
+    """Predict every input with one model load and one batched model call (one per
+    PROGRESS_CHUNK inputs when `on_progress` follows the batch).
 
     `roots`: read files only under these folders (the flow's allowed input roots); None reads
     whatever the caller can (the local CLI).
@@ -106,6 +112,8 @@ def read_inputs(
     always reads one digit, True always reports a digit string (even of one digit).
     `save_preprocessed_to`: a folder for the 28x28 PNGs the model saw from image files (CSV rows
     are already 28x28 and are not written).
+    `on_progress(done, total)`: called with 0 once the inputs are expanded, then after each
+    chunk of inputs, the last time with done == total.
     """
     if not 1 <= top_k <= NUM_CLASSES:
         raise ValueError(f"top_k must be 1..{NUM_CLASSES}, got {top_k}")
@@ -114,22 +122,69 @@ def read_inputs(
         raise FileNotFoundError(f"{model_path}: model file not found")
     items = expand_inputs(inputs, roots)
     save_dir = Path(save_preprocessed_to) if save_preprocessed_to is not None else None
-    prepared = [prepare(item, index, multi_digit, save_dir) for index, item in enumerate(items)]
-    batch = [image for images, _, _ in prepared for image in images]
-    probabilities = predict_batch(model_path, batch, runtime)  # (M, 10)
-    gate = load_gate(model_path) if model_path.suffix == ".keras" else None
-    if gate is not None and batch:
-        scores = gate.score(np.stack(batch), probabilities.max(1))  # (M,)
-    else:
-        scores = None
-    threshold = gate.threshold if gate is not None else None
-    predictions = list(assemble(items, prepared, probabilities, top_k, scores, threshold))
-    return Readings(predictions, [images for images, _, _ in prepared])
+    reader = Reader(model_path, runtime)
+    step = PROGRESS_CHUNK if on_progress is not None else max(len(items), 1)  # else one chunk
+    report = on_progress or (lambda done, total: None)
+    predictions: list[Prediction] = []
+    seen: list[list[np.ndarray]] = []
+    report(0, len(items))
+    for start in range(0, len(items), step):
+        chunk = items[start : start + step]
+        prepared = [prepare(item, start + i, multi_digit, save_dir) for i, item in enumerate(chunk)]
+        predictions += reader.read(chunk, prepared, top_k)
+        seen += [images for images, _, _ in prepared]
+        report(start + len(chunk), len(items))
+    return Readings(predictions, seen)
+
+
+@dataclass
+class Reader:
+    """A model and its gate, each loaded on first use and kept for every chunk of a batch."""
+
+    model_path: Path
+    runtime: str
+
+    @cached_property
+    def predictor(self) -> Callable[[np.ndarray], np.ndarray]:
+        from digitrec.inference.runtimes import load_predictor
+
+        return load_predictor(self.model_path, self.runtime)[0]
+
+    @cached_property
+    def gate(self) -> Gate | None:
+        return load_gate(self.model_path) if self.model_path.suffix == ".keras" else None
+
+    def read(
+        self, items: list[InputItem], prepared: list[Prepared], top_k: int
+    ) -> list[Prediction]:
+        """One batched model (and gate) call for these inputs' images; a prediction per input."""
+        batch = [image for images, _, _ in prepared for image in images]
+        probabilities = self.probabilities(batch)  # (M, 10)
+        gate = self.gate
+        if gate is not None and batch:
+            scores = gate.score(np.stack(batch), probabilities.max(1))  # (M,)
+        else:
+            scores = None
+        threshold = gate.threshold if gate is not None else None
+        return list(assemble(items, prepared, probabilities, top_k, scores, threshold))
+
+    def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
+        """Softmax probabilities (M, 10) for MNIST-style images; loads the model only if needed."""
+        if not images:
+            return np.zeros((0, NUM_CLASSES), np.float32)
+        batch = model_input(np.stack(images))  # (M, 28, 28, 1) in 0..255
+        probabilities = self.predictor(batch)
+        if probabilities.shape != (len(images), NUM_CLASSES):
+            raise ValueError(
+                f"{self.model_path}: model output has shape {probabilities.shape}, expected "
+                f"({len(images)}, {NUM_CLASSES}) softmax probabilities"
+            )
+        return probabilities
 
 
 def prepare(
     item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None
-) -> tuple[list[np.ndarray], bool, str | None]:
+) -> Prepared:
     """(28x28 images for the model, read as a number?, error) for one input."""
     if item.error is not None:
         return [], False, item.error
@@ -155,26 +210,9 @@ def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, p
     return save_dir / f"{index:04d}-{stem}{suffix}.png"
 
 
-def predict_batch(model_path: Path, images: list[np.ndarray], runtime: str = "auto") -> np.ndarray:
-    """Softmax probabilities (M, 10) for MNIST-style images; loads the model only if needed."""
-    from digitrec.inference.runtimes import load_predictor
-
-    if not images:
-        return np.zeros((0, NUM_CLASSES), np.float32)
-    predictor, _ = load_predictor(model_path, runtime)
-    batch = model_input(np.stack(images))  # (M, 28, 28, 1) in 0..255
-    probabilities = predictor(batch)
-    if probabilities.shape != (len(images), NUM_CLASSES):
-        raise ValueError(
-            f"{model_path}: model output has shape {probabilities.shape}, expected "
-            f"({len(images)}, {NUM_CLASSES}) softmax probabilities"
-        )
-    return probabilities
-
-
 def assemble(
     items: list[InputItem],
-    prepared: list[tuple[list[np.ndarray], bool, str | None]],
+    prepared: list[Prepared],
     probabilities: np.ndarray,
     top_k: int,
     scores: np.ndarray | None = None,

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from digitrec.inference.prediction import Prediction, Readings, read_inputs, write_predictions_csv
+from digitrec.inference.prediction import (
+    Prediction,
+    Progress,
+    Readings,
+    read_inputs,
+    write_predictions_csv,
+)
 from digitrec.loop import log
 from digitrec.storage import new_stamped_dir, predictions_dir
 
@@ -61,9 +67,11 @@ def predict_to_folder(
     runtime: str,
     roots: Sequence[Path] | None = None,
     log_predictions: bool = True,
+    on_progress: Progress | None = None,
 ) -> PredictionBatch:
     """Predict every input into predictions/<time>-<id>/ (predictions.csv, seen/ on request);
-    with `roots`, files outside those folders are refused unread."""
+    with `roots`, files outside those folders are refused unread; `on_progress(done, total)`
+    follows a long batch (see `read_inputs`)."""
     out_dir = new_stamped_dir(predictions_dir())
     predictions = predict_and_log(
         model_path,
@@ -74,6 +82,7 @@ def predict_to_folder(
         save_preprocessed_to=out_dir / "seen" if save_preprocessed else None,
         runtime=runtime,
         roots=roots,
+        on_progress=on_progress,
     )
     csv_path = write_predictions_csv(predictions, out_dir / "predictions.csv")
     return PredictionBatch(str(csv_path), predictions)
