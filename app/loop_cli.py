@@ -1,5 +1,6 @@
 """The loop's commands: `digitrec label` (label the model's most doubtful logged images in the
-terminal) and `digitrec feedback` (what the feedback store holds, and whether retraining is due).
+terminal), `digitrec feedback` (what the feedback store holds, and whether retraining is due) and
+`digitrec feedback import` (a folder or CSV of labelled scans into the store).
 Imports stay inside the commands so `digitrec predict` starts as fast as before."""
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ HALF_BLOCK = "\u2580"  # upper half: foreground colours the top pixel, backgroun
 
 
 def register(app: typer.Typer) -> None:
-    """Add `label` and `feedback` to the `digitrec` command."""
+    """Add `label` and `feedback` (with its `import` subcommand) to the `digitrec` command."""
     app.command("label")(label)
-    app.command("feedback")(feedback_report)
+    group = typer.Typer(invoke_without_command=True, add_completion=False)
+    group.callback()(feedback_report)  # plain `digitrec feedback`: the report
+    group.command("import")(import_labels)
+    app.add_typer(group, name="feedback")
 
 
 def label(
@@ -123,19 +127,21 @@ def clean_name(name: str) -> str:
     return cleaned or "anonymous"
 
 
-def announce(new: int) -> None:
+def announce(new: int, source: str = SOURCE, err: bool = False) -> None:
     """Tell the Prefect server; the labels are stored whether or not a server listens."""
     from tasks.events import announce_feedback
 
-    announced = announce_feedback(new, SOURCE)
+    announced = announce_feedback(new, source)
     payload = announced.event.payload
     typer.echo(
         f"{announced.event.event}: {announced.note}; {payload['since_champion']} of "
-        f"{payload['threshold']} labels since the champion"
+        f"{payload['threshold']} labels since the champion",
+        err=err,
     )
 
 
 def feedback_report(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     export_csv: Annotated[
         str | None,
@@ -144,6 +150,8 @@ def feedback_report(
 ) -> None:
     """How many labels the feedback store holds: in all, per label, not a digit, and since the
     champion was trained (against DIGITREC_RETRAIN_AFTER_LABELS)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from digitrec.loop import events, feedback
     from digitrec.registry import champion
 
@@ -179,3 +187,45 @@ def readable(status: dict) -> str:
     if exported := status.get("exported"):
         lines.append(f"exported         {exported['path']} ({exported['rows']} digit rows)")
     return "\n".join(lines)
+
+
+def import_labels(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="A folder with one subfolder per class (0/ .. 9/, not-a-digit/), a CSV with "
+            "columns file,label (paths relative to the CSV), or a Kaggle train CSV.",
+            show_default=False,
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            help="Name of this population, stored on every row so training and monitoring can "
+            "treat it as a slice: lowercase a-z, 0-9, _ and -, up to 32 characters "
+            "(e.g. clinic-scans).",
+            show_default=False,
+        ),
+    ],
+    reviewer: Annotated[
+        str | None, typer.Option(help="Name stored with each label (default: your user name).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Import labelled scans into the feedback store. Each image is read as `digitrec predict`
+    reads it; bad files and rows are quarantined with the reason, the rest imported. Exit 0 when
+    rows were imported or were already stored, 1 when nothing could be, 2 for a bad PATH."""
+    from digitrec.loop import importing
+
+    try:
+        summary = importing.import_labels(path, source, clean_name(reviewer or user_name()))
+    except (ValueError, OSError) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    typer.echo(json.dumps(summary.to_dict()) if as_json else importing.to_text(summary))
+    if summary.imported:
+        try:
+            announce(summary.imported, source, err=as_json)  # stdout keeps the one JSON object
+        except (ValueError, OSError) as error:
+            typer.echo(f"the labels are stored, but were not announced: {error}", err=True)
+    raise typer.Exit(0 if summary.imported or summary.already_stored else 1)

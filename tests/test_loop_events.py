@@ -46,7 +46,7 @@ def test_the_event_is_the_contract_the_automation_reads():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"source": "web"}, "source 'web' is not one of app, review, cli"),
+        ({"source": "Web"}, "source 'Web' is not one of app, review, cli or an import name"),
         ({"new": 5, "total": 4}, "inconsistent counts: new=5, total=4"),
         ({"since_champion": 9, "total": 4}, "since_champion=9"),
         ({"threshold": 0}, "threshold=0"),

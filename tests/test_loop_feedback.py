@@ -64,7 +64,8 @@ def test_the_fingerprint_is_of_the_pixels_not_the_png_bytes():
     [
         ({"label": "10"}, "feedback row 2: label '10'"),
         ({"label": 3}, "feedback row 2: label 3"),
-        ({"source": "web"}, "feedback row 2: source 'web'"),
+        ({"source": "Web"}, "feedback row 2: source 'Web' is not one of app, review, cli or"),
+        ({"source": "-x"}, "feedback row 2: source '-x'"),
         ({"reviewer": ""}, "feedback row 2: reviewer ''"),
         ({"reviewer": "a\nb"}, "feedback row 2: reviewer 'a\\\\nb'"),
         ({"reviewer": "x" * 65}, "feedback row 2: reviewer is 65 characters"),

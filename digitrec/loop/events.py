@@ -72,8 +72,8 @@ def status(champion_created: str | None, threshold: int | None = None) -> dict:
 
 def build(new: int, total: int, since_champion: int, threshold: int, source: str) -> FeedbackEvent:
     """The event for `new` rows just stored (pure: the numbers in, the contract out)."""
-    if source not in feedback.SOURCES:
-        raise ValueError(f"source {source!r} is not one of {', '.join(feedback.SOURCES)}")
+    if not feedback.is_source(source):
+        raise ValueError(feedback.source_problem(source))
     if not 0 <= new <= total or not 0 <= since_champion <= total or threshold < 1:
         raise ValueError(
             f"inconsistent counts: new={new}, total={total}, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -31,7 +32,9 @@ from digitrec.storage import feedback_dir, write_text_atomic
 
 NOT_A_DIGIT = "not a digit"
 LABELS = (*(str(d) for d in DIGITS), NOT_A_DIGIT)
-SOURCES = ("app", "review", "cli")
+SOURCES = ("app", "review", "cli")  # the channels; an import names its own source (a slug)
+SOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+SOURCE_RULE = "an import name (a-z, 0-9, _ and -, up to 32 characters, not starting with _ or -)"
 STORE = "feedback.jsonl"
 MAX_TEXT = 64
 
@@ -43,7 +46,7 @@ class FeedbackRow:
     id: str
     time: str  # UTC, ISO seconds: 2026-11-24T10:15:00Z
     label: str  # "0".."9" or "not a digit"
-    source: str  # "app" | "review" | "cli"
+    source: str  # "app" | "review" | "cli", or an import's name ("clinic-scans")
     reviewer: str
     prediction_id: str | None  # the logged prediction it corrects, if any
     predicted: str | None  # what the model said: "7", "2026", "not a digit"
@@ -108,8 +111,8 @@ def check(row: FeedbackRow, number: int) -> None:
         raise ValueError(f"{where}: expected a FeedbackRow, got {type(row).__name__}")
     if row.label not in LABELS:
         raise ValueError(f"{where}: label {row.label!r} is not a digit 0..9 or {NOT_A_DIGIT!r}")
-    if row.source not in SOURCES:
-        raise ValueError(f"{where}: source {row.source!r} is not one of {', '.join(SOURCES)}")
+    if not is_source(row.source):
+        raise ValueError(f"{where}: {source_problem(row.source)}")
     for name in ("id", "reviewer", "prediction_id", "predicted"):
         value = getattr(row, name)
         if value is not None or name in ("id", "reviewer"):
@@ -128,6 +131,16 @@ def check(row: FeedbackRow, number: int) -> None:
         raise ValueError(f"{where}: image_png is {pixels.shape}, expected (28, 28)")
     if row.fingerprint != fingerprint(pixels):
         raise ValueError(f"{where}: fingerprint does not match the pixels of image_png")
+
+
+def is_source(name: object) -> bool:
+    """A channel or an import's slug: each source is a population training can slice by."""
+    return isinstance(name, str) and (name in SOURCES or SOURCE_NAME.fullmatch(name) is not None)
+
+
+def source_problem(name: object) -> str:
+    """Why `name` cannot tag a row, worded for an error message."""
+    return f"source {name!r} is not one of {', '.join(SOURCES)} or {SOURCE_RULE}"
 
 
 def check_text(where: str, name: str, value: object) -> None:
