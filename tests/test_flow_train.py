@@ -10,6 +10,7 @@ import pytest
 
 from digitrec import registry
 from digitrec.data.kaggle import load_answers
+from digitrec.hardware import choose_precision
 from digitrec.inference.runtimes import INT8_MIN_AGREEMENT, load_predictor
 from digitrec.modeling.rejection import MAX_DIGITS_REJECTED
 from tests.conftest import write_rows
@@ -180,6 +181,14 @@ def test_first_model_is_promoted_and_its_artifacts_render(first_run):
     assert sum(sum(v for k, v in r.items() if k != "true") for r in rows) == validation_rows
     assert read_artifact("classification-report") is not None
     assert (run_dir / "report.md").read_text() == report.data
+    # The CPU and the precision chosen for it (bfloat16 only where it is native), and the gate.
+    chosen = choose_precision("auto")
+    assert f"Trained in **{chosen.precision}** ({chosen.reason}" in report.data
+    assert chosen.cpu.model in report.data
+    gate = read_artifact("champion-gate")
+    gate_rows = json.loads(gate.data) if isinstance(gate.data, str) else gate.data
+    assert gate_rows[0]["slice"] == "base validation" and gate_rows[0]["pass"] is True
+    assert "Champion gate" in report.data
 
 
 def test_the_run_is_tracked_and_registered_in_mlflow(first_run):
@@ -194,6 +203,10 @@ def test_the_run_is_tracked_and_registered_in_mlflow(first_run):
     run = client.get_run(registration["mlflow_run_id"])
     assert run.info.status == "FINISHED" and run.data.tags[backend.RUN_TAG] == run_dir.name
     assert run.data.params["profile"] == "fast" and run.data.params["final-augmented.epochs"] == "3"
+    chosen = choose_precision("auto")
+    assert run.data.params["precision"] == chosen.precision
+    assert run.data.params["cpu_model"] == chosen.cpu.model
+    assert run.data.params["final-augmented.precision"] == chosen.policy
     curve = client.get_metric_history(run.info.run_id, "final-augmented.val_accuracy")
     assert [m.step for m in curve] == [1, 2, 3]
     for key in ("val_accuracy", "val_wilson_low", "hidden_test_accuracy", "gate_auc"):

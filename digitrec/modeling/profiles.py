@@ -106,7 +106,7 @@ ADAPT = Profile(
     name="adapt",
     summary="continue from the champion on people's corrections, about a minute",
     baseline=FAST.baseline,  # not trained: adapt starts from the champion's weights
-    candidates=FAST.candidates,
+    candidates=(replace(FAST.candidates[0], batch_size=128),),  # its batch size is adapt's
     augmented_epochs=3,  # of ADAPT_STEPS steps each
     augmented_learning_rate=1e-3,
     cv_folds=0,
