@@ -1,6 +1,7 @@
 """The `monitor` flow: the prediction log's recent window against the training data (input
-drift, predicted classes, confidence, rejections, reviewed accuracy); a crossed threshold
-raises `digitrec.monitor.drift`, on which `train/retraining` runs (prefect.yaml's triggers)."""
+drift, predicted classes, confidence, rejections, reviewed accuracy, and production accuracy
+with a Wilson interval from the review's random checks); a crossed threshold raises
+`digitrec.monitor.drift`, on which `train/retraining` runs (prefect.yaml's triggers)."""
 
 from __future__ import annotations
 

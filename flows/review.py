@@ -1,5 +1,6 @@
-"""The `review` flow: a person labels the model's most doubtful recent predictions in the
-Prefect UI (the run pauses; its Resume form shows each image and a choice per image)."""
+"""The `review` flow: a person labels the model's most doubtful recent predictions, and a random
+share marked "random check" (the monitor's unbiased accuracy sample), in the Prefect UI (the
+run pauses; its Resume form shows each image and a choice per image)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from prefect import flow, pause_flow_run
 from pydantic import Field
 
 from digitrec.loop import review as loop_review
+from digitrec.loop.triage import RANDOM_SHARE
 from tasks.review import announce_labels, labels_form, pick_items, store_answers
 
 
@@ -18,8 +20,10 @@ def review(
     timeout_s: Annotated[int, Field(ge=10, le=7 * 24 * 3600)] = 24 * 3600,
     reviewer: Annotated[str, Field(min_length=1, max_length=64)] = "anonymous",
     since: str | None = None,
+    random_share: Annotated[float, Field(ge=0, le=1)] = RANDOM_SHARE,
 ) -> dict:
-    """Pause for labels on the least confident unreviewed predictions, then store them.
+    """Pause for labels on the most doubtful unreviewed predictions and random checks, then
+    store them.
 
     Args:
         n: How many logged predictions to review (a written number gives one image per digit).
@@ -27,8 +31,11 @@ def review(
         reviewer: The name stored with each label.
         since: Only predictions logged at or after this ISO time (the monitor's drifted
             window, when drift starts the review); empty: the whole log.
+        random_share: The share of the `n` predictions drawn at random from the unreviewed
+            ones (rounded down) and marked "random check": their labels give the monitor an
+            unbiased estimate of production accuracy. 0: only the most doubtful.
     """
-    items = pick_items(n, since)
+    items = pick_items(n, since, random_share)
     if not items:
         print("nothing to review: every logged image is labelled or was skipped")
         return {"items": 0, "stored": 0, "skipped": 0}

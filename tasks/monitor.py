@@ -9,6 +9,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 
 from digitrec.loop.monitor import MonitorReport, Thresholds, run_monitor, save_last_run, summary
+from digitrec.loop.monitor.accuracy import sentence
 from digitrec.pipeline.monitoring import track_monitor
 from digitrec.storage import monitor_dir, new_stamped_dir
 from tasks.artifacts import publish_markdown, publish_table
@@ -26,6 +27,7 @@ def measure_log(
     print(f"monitor: {report.verdict.status}; {report.predictions} predictions in the window")
     for reason in report.verdict.reasons:
         print(f"  {reason}")
+    print(f"production accuracy: {sentence(report.random_checks)}")
     return report
 
 

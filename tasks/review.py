@@ -11,6 +11,7 @@ from prefect.input import RunInput
 
 from digitrec.loop import log, review
 from digitrec.loop.review import ReviewItem, Saved
+from digitrec.loop.triage import RANDOM_SHARE
 from tasks.artifacts import publish_table
 from tasks.events import Announcement, announce_feedback
 
@@ -19,11 +20,18 @@ SOURCE = "review"
 
 
 @task(cache_policy=NO_CACHE)
-def pick_items(n: int, since: str | None = None) -> list[ReviewItem]:
-    """The most doubtful unreviewed predictions in the log (at or after `since`), one item per
-    image. An event template with no window renders "None": the whole log then."""
+def pick_items(
+    n: int, since: str | None = None, random_share: float = RANDOM_SHARE, seed: int | None = None
+) -> list[ReviewItem]:
+    """The most doubtful unreviewed predictions in the log (at or after `since`), and a random
+    share of them as marked random checks, one item per image. An event template with no
+    window renders "None": the whole log then."""
     window = None if since in (None, "", "None") else since
-    return review.pick(n, None if window is None else log.read(since=window))
+    records = None if window is None else log.read(since=window)
+    items = review.pick(n, records, random_share, seed)
+    checks = len({item.prediction_id for item in items if item.sampled})
+    print(f"{checks} of the predictions are random checks (share {random_share:g})")
+    return items
 
 
 def labels_form(items: list[ReviewItem]) -> type[RunInput]:

@@ -2,14 +2,19 @@
 predictions are logged, a person labels them in `review/review` (resumed through the API as the
 UI's form does), the labels reach the feedback store and `digitrec.feedback.added`, the
 automation from prefect.yaml starts `train/retraining`, serve.py runs it and it trains on the
-feedback; then drifted inputs make `monitor/daily` emit `digitrec.monitor.drift`, which starts
-another retraining run. The served runs train on a 3,000-row Kaggle folder
-(DIGITREC_DATA_DIR), so the retraining takes a minute or two, not the full data's five."""
+feedback (profile `adapt`, continuing from the champion); then drifted inputs make
+`monitor/daily` emit `digitrec.monitor.drift`, which asks people: a `review/review` run over the
+drifted window. A second test imports a population of other writers with `digitrec feedback
+import` and checks that the retraining it triggers reads that population's held-out part better.
+The served runs train on a 3,000-row Kaggle folder (DIGITREC_DATA_DIR), so each retraining takes
+a minute or two, not the full data's five."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +23,16 @@ import pytest
 
 from digitrec.loop import feedback, log
 from tests.monitor_logs import log_images, thicken
-from tests.prefect_servers import FINAL, Served, flow_run, register_champion, wait_for
+from tests.prefect_servers import (
+    FINAL,
+    REPO,
+    Served,
+    artifacts_of,
+    flow_run,
+    register_champion,
+    table_rows,
+    wait_for,
+)
 from tests.test_flow_predict import paper_digit
 from tests.test_monitor_triggers import events_named, runs_of
 from tests.test_review_flow import start_review, wait_state
@@ -129,7 +143,85 @@ def test_labels_retrain_and_drift_retrains(loop, server, mnist_arrays, monkeypat
     assert result.returncode == 0, result.stdout + result.stderr
     drift = wait_for(lambda: events_named(server, "digitrec.monitor.drift"), 60, "drift", 1)
     assert drift[0]["payload"]["status"] == "drift"
-    assert wait_for(
-        lambda: runs_of(server, retraining, "retrain-on-drift"), 60, "a drift retraining run", 1
-    )
+    review = deployment_id(server, "review/review")
+    (asked,) = wait_for(lambda: runs_of(server, review, "review-on-drift"), 60, "a review", 1)
+    assert asked.parameters["since"] == drift[0]["payload"]["window_start"]
     assert flow_run(server, monitor_id).state.is_completed()
+    assert len(runs_of(server, retraining, "retrain-on-feedback")) == 1  # drift retrains nothing
+
+
+def uci_on_paper(count: int, seed: int) -> list[tuple[np.ndarray, int]]:
+    """Other writers (scikit-learn's UCI digits), smoothly enlarged, dark ink on paper."""
+    import cv2
+    from sklearn.datasets import load_digits
+
+    from digitrec.data.photos import on_paper
+
+    data, rng = load_digits(), np.random.default_rng(seed)
+    out = []
+    for image, label in list(zip(data.images, data.target, strict=True))[:count]:
+        big = cv2.resize(
+            (image * 255 / 16).astype(np.float32), (72, 72), interpolation=cv2.INTER_CUBIC
+        )
+        big = cv2.copyMakeBorder(np.clip(big, 0, 255), 24, 24, 24, 24, cv2.BORDER_CONSTANT)
+        out.append((on_paper(cv2.GaussianBlur(big, (0, 0), 1.5), rng), int(label)))
+    return out
+
+
+def read_right(model: Path, files: list[tuple[Path, int]]) -> float:
+    from digitrec.inference.prediction import read_inputs
+
+    readings = read_inputs(model, [str(p) for p, _ in files], multi_digit=False)
+    pairs = zip(readings.predictions, files, strict=True)
+    return float(np.mean([not p.rejected and p.digit == label for p, (_, label) in pairs]))
+
+
+def test_an_imported_population_is_learned_by_the_triggered_adapt(loop, server, tmp_path):
+    """200 labelled scans of other writers: the feedback event starts `adapt`, whose model
+    reads the population's held-out scans better than the champion did. Ignoring the
+    corrections would leave that accuracy where it was."""
+    import cv2
+
+    from digitrec.registry import champion
+
+    items = uci_on_paper(400, seed=0)
+    labelled, held = tmp_path / "labelled", []
+    for i, (image, label) in enumerate(items):
+        folder = labelled / str(label) if i < 250 else tmp_path / "held"
+        folder.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folder / f"{i}.png"), image)
+        if i >= 250:
+            held.append((folder / f"{i}.png", label))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DIGITREC_HOME", str(loop.digitrec_home))
+        before_model = Path(champion()["model_path"])
+        before = read_right(before_model, held)
+    runs_before = set((loop.digitrec_home / "runs").iterdir())
+    retraining = deployment_id(server, "train/retraining")
+    started_before = {r.id for r in runs_of(server, retraining, "retrain-on-feedback")}
+    command = [str(Path(sys.executable).parent / "digitrec"), "feedback", "import", str(labelled)]
+    done = subprocess.run([*command, "--source", "uci", "--json"], env=loop.env(), cwd=REPO,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["imported"] == 250
+
+    def new_run():
+        runs = [r for r in runs_of(server, retraining, "retrain-on-feedback")
+                if r.id not in started_before]  # fmt: skip
+        return runs[0] if runs else None
+
+    started = wait_for(new_run, 60, "the retraining the import triggered", 1)
+    assert started.parameters == {"profile": "adapt"}
+    finished = wait_for(
+        lambda: (run := flow_run(server, started.id)).state.type.value in FINAL and run,
+        TRAIN_S, "the adapt run finishing", 5,
+    )  # fmt: skip
+    assert finished.state.type.value == "COMPLETED", finished.state
+    (run_dir,) = set((loop.digitrec_home / "runs").iterdir()) - runs_before
+    assert (run_dir / "stages" / "adapted.json").is_file()  # it continued from the champion
+    after = read_right(run_dir / "model.keras", held)
+    assert after >= before + 0.05, (before, after)
+    gate = [a for a in artifacts_of(server, started.id) if a.key == "champion-gate"]
+    assert gate, "no champion-gate table artifact"
+    slices = {row["slice"] for row in table_rows(gate[0])}
+    assert {"base validation", "feedback holdout"} <= slices

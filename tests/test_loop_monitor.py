@@ -12,7 +12,15 @@ import numpy as np
 import pytest
 
 from digitrec.loop import feedback, log
-from digitrec.loop.monitor import Thresholds, last_run, run_monitor, save_last_run, stats, window
+from digitrec.loop.monitor import (
+    Thresholds,
+    last_run,
+    run_monitor,
+    save_last_run,
+    stats,
+    summary,
+    window,
+)
 from digitrec.loop.monitor.features import FEATURES, image_features
 from digitrec.loop.monitor.reference import load_reference
 from digitrec.loop.monitor.verdict import Measured, judge
@@ -241,6 +249,41 @@ def test_reviewed_accuracy_joins_feedback_by_prediction_id(mnist_arrays, referen
     feedback.add(rows)
     report = run_monitor(reference=reference, min_records=0)
     assert report.reviewed == 2 and report.reviewed_accuracy == 0.5
+
+
+def test_random_checks_give_production_accuracy_in_report_metrics_and_payload(
+    mnist_arrays, reference
+):
+    images, _ = mnist_arrays
+    records = log_images(images[:4], [5, 0, 4, 1])  # MNIST rows 0..3 are 5, 0, 4, 1
+    new = feedback.FeedbackRow.new
+    feedback.add(
+        [
+            new("5", images[0], "review", "t", records[0].id, "5", sampled=True),
+            new("6", images[1], "review", "t", records[1].id, "0", sampled=True),
+            new("4", images[2], "review", "t", records[2].id, "4", sampled=True),
+            new("7", images[3], "review", "t", records[3].id, "1"),  # doubtful: not counted
+        ]
+    )
+    report = run_monitor(reference=reference, min_records=0)
+    checks = report.random_checks
+    assert (checks.scope, checks.checked, checks.right) == ("window", 3, 2)
+    assert checks.low == pytest.approx(0.2077, abs=1e-4)  # Wilson 95% at 2 of 3
+    assert checks.high == pytest.approx(0.9385, abs=1e-4)
+    metrics = report.metrics()
+    assert metrics["random_checks"] == 3 and metrics["random_checks_in_window"] == 1.0
+    assert metrics["random_check_accuracy"] == pytest.approx(2 / 3)
+    assert metrics["random_check_accuracy_low"] == checks.low
+    payload = report.payload()
+    assert payload["random_checks_scope"] == "window"
+    assert payload["random_check_accuracy_high"] == pytest.approx(0.9385, abs=1e-4)
+    json.dumps(payload)  # JSON-safe
+    text = summary.markdown(report)
+    assert "### Production accuracy: the review's random checks" in text
+    assert "66.7% right (Wilson 95% 20.8% .. 93.9%) on 3 randomly checked predictions" in text
+    later = run_monitor(reference=reference, since="2999-01-01", min_records=0)
+    assert (later.random_checks.scope, later.random_checks.checked) == ("all", 3)
+    assert later.payload()["random_checks_in_window"] == 0.0
 
 
 # Whole runs

@@ -52,6 +52,9 @@ class FeedbackRow:
     predicted: str | None  # what the model said: "7", "2026", "not a digit"
     image_png: str  # base64 PNG of a 28x28 uint8 grayscale image
     fingerprint: str  # sha256 of the 784 decoded pixels: the same image, however it was encoded
+    # A review's random check (drawn uniformly, not for its doubt): the monitor's unbiased
+    # accuracy sample. Optional with a default, so rows stored before it load as False.
+    sampled: bool = False
 
     @classmethod
     def new(
@@ -62,6 +65,7 @@ class FeedbackRow:
         reviewer: str,
         prediction_id: str | None = None,
         predicted: str | None = None,
+        sampled: bool = False,
     ) -> FeedbackRow:
         """A row for a freshly labelled image (28x28 uint8 pixels or base64 PNG), id, time and
         fingerprint filled in; `add` validates it."""
@@ -76,6 +80,7 @@ class FeedbackRow:
             predicted=predicted,
             image_png=png_base64(pixels),
             fingerprint=fingerprint(pixels),
+            sampled=sampled,
         )
 
 
@@ -117,6 +122,8 @@ def check(row: FeedbackRow, number: int) -> None:
         value = getattr(row, name)
         if value is not None or name in ("id", "reviewer"):
             check_text(where, name, value)
+    if not isinstance(row.sampled, bool):
+        raise ValueError(f"{where}: sampled {row.sampled!r} is not true or false")
     try:
         datetime.strptime(row.time, TIME_FORMAT)
     except (TypeError, ValueError):

@@ -1,5 +1,6 @@
-"""Review: the least confident logged predictions nobody has looked at yet, shown as the 28x28
-images the model saw, and a person's answers turned into feedback rows.
+"""Review: the most doubtful logged predictions nobody has looked at yet (smallest margin
+first), plus a random share marked as random checks (`triage`), shown as the 28x28 images the
+model saw, and a person's answers turned into feedback rows (a random check's rows say so).
 
 A logged prediction is reviewed once a feedback row names it (from the app, the review flow or
 `digitrec label`) or once a review skipped it: skips go to `skipped.jsonl` beside the feedback
@@ -18,11 +19,11 @@ import numpy as np
 from PIL import Image
 
 from digitrec import markdown as md
-from digitrec.constants import IMAGE_SIZE
 from digitrec.loop import feedback, log
 from digitrec.loop.feedback import NOT_A_DIGIT, FeedbackRow
 from digitrec.loop.log import LoggedPrediction
 from digitrec.loop.store import append_bytes, locked, read_lines, utc_now
+from digitrec.loop.triage import choose
 from digitrec.storage import feedback_dir
 
 SKIP = "skip"
@@ -31,6 +32,7 @@ DEFAULT_N = 20
 SKIPPED = "skipped.jsonl"
 SCALE = 4  # 28 px -> 112 px: big enough to judge a stroke in the UI
 NAME_SHOWN = 48
+RANDOM_CHECK = "random check"
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,13 +49,16 @@ class ReviewItem:
     confidence: float | None  # the prediction's (a number's: the product over its digits)
     rejected: bool
     pixels: np.ndarray = field(repr=False)  # (28, 28) uint8
+    sampled: bool = False  # a random check (drawn uniformly), not chosen for its doubt
 
     @property
     def title(self) -> str:
-        """A one-line plain-text label: number, name, guess and confidence."""
+        """A one-line plain-text label: number, name, guess, confidence, and whether the image
+        is a random check (a reviewer should know why a sure guess is shown)."""
         name = self.input if len(self.input) <= NAME_SHOWN else self.input[: NAME_SHOWN - 3] + "..."
         part = f" digit {self.piece + 1} of {self.pieces}" if self.pieces > 1 else ""
-        return f"{number(self)}. {name}{part}: {describe_guess(self)}"
+        check = f" ({RANDOM_CHECK})" if self.sampled else ""
+        return f"{number(self)}. {name}{part}: {describe_guess(self)}{check}"
 
 
 @dataclass(frozen=True)
@@ -93,24 +98,6 @@ def reviewed_ids() -> set[str]:
     return {row.prediction_id for row in feedback.read() if row.prediction_id} | skipped_ids()
 
 
-def doubt(record: LoggedPrediction) -> tuple:
-    """Sort key, most doubtful first: rejected ones, then by rising confidence, oldest first."""
-    confidence = record.confidence if record.confidence is not None else 0.0
-    return (not record.rejected, confidence, record.time)
-
-
-def images_of(record: LoggedPrediction) -> list[np.ndarray]:
-    """The 28x28 images the model saw; none for a CSV summary, an error or a corrupt strip."""
-    if record.summary is not None or record.image_png is None:
-        return []
-    try:
-        images = log.seen_images(record)
-    except ValueError:
-        return []
-    whole = all(image.shape == (IMAGE_SIZE, IMAGE_SIZE) for image in images)
-    return images if whole else []
-
-
 def guess_of(record: LoggedPrediction, piece: int, pieces: int) -> str | None:
     """What the model said for one of its images, as a feedback label (the app's convention)."""
     if record.rejected:
@@ -122,20 +109,28 @@ def guess_of(record: LoggedPrediction, piece: int, pieces: int) -> str | None:
     return None
 
 
-def pick(n: int = DEFAULT_N, records: Sequence[LoggedPrediction] | None = None) -> list[ReviewItem]:
-    """The `n` most doubtful unreviewed predictions (default: from the whole log), one item per
-    image they hold, most doubtful first."""
+def pick(
+    n: int = DEFAULT_N,
+    records: Sequence[LoggedPrediction] | None = None,
+    share: float = 0.0,
+    seed: int | None = None,
+) -> list[ReviewItem]:
+    """`n` unreviewed predictions (default: from the whole log), one item per image: the most
+    doubtful first (rejected, then smallest margin), then a random `share` of the `n`, drawn
+    uniformly (seeded by `seed`) and marked `sampled`, so accuracy can be estimated unbiased."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     records = log.read() if records is None else records
     done = reviewed_ids()
-    chosen: list[tuple[LoggedPrediction, list[np.ndarray]]] = []
-    for record in sorted((r for r in records if r.id not in done), key=doubt):
-        if images := images_of(record):
-            chosen.append((record, images))
-            if len(chosen) == n:
-                break
-    total = sum(len(images) for _, images in chosen)
+    doubtful, sampled = choose([r for r in records if r.id not in done], n, share, seed)
+    return items_from([(*c, False) for c in doubtful] + [(*c, True) for c in sampled])
+
+
+def items_from(
+    chosen: Sequence[tuple[LoggedPrediction, list[np.ndarray], bool]],
+) -> list[ReviewItem]:
+    """One item per image of each chosen record, keyed image_01.. in the order given."""
+    total = sum(len(images) for _, images, _ in chosen)
     keys = (f"image_{i:0{max(2, len(str(total)))}d}" for i in range(1, total + 1))
     return [
         ReviewItem(
@@ -149,8 +144,9 @@ def pick(n: int = DEFAULT_N, records: Sequence[LoggedPrediction] | None = None) 
             confidence=record.confidence,
             rejected=record.rejected,
             pixels=pixels,
+            sampled=sampled,
         )
-        for record, images in chosen
+        for record, images, sampled in chosen
         for piece, pixels in enumerate(images)
     ]
 
@@ -167,12 +163,16 @@ def describe(items: Sequence[ReviewItem]) -> str:
     """The review form's markdown: how to answer, then each image with the model's guess."""
     blocks = [
         f"Label each image with the digit it shows, **{NOT_A_DIGIT}**, or **{SKIP}** to leave "
-        "it unlabelled (it will not be shown again). Most doubtful first. Each image is the "
-        f"28x28 picture the model saw, scaled up {SCALE}x; the original upload is not stored.\n"
+        "it unlabelled (it will not be shown again). Most doubtful first; images marked "
+        f"**{RANDOM_CHECK}** were drawn at random, so their labels measure accuracy on "
+        "everything served: label them as carefully, and skip them only if unreadable. Each "
+        f"image is the 28x28 picture the model saw, scaled up {SCALE}x; the original upload is "
+        "not stored.\n"
     ]
     for item in items:
         part = f", digit {item.piece + 1} of {item.pieces}" if item.pieces > 1 else ""
         flag = ", flagged as not a digit" if item.rejected else ""
+        flag += f", **{RANDOM_CHECK}**" if item.sampled else ""
         blocks.append(
             f"**{number(item)}.** {md.escape(describe_guess(item))}{flag}{part}; "
             f"input {md.escape(item.input)}, logged {item.time}\n"
@@ -200,6 +200,7 @@ def rows_from(
             reviewer,
             prediction_id=item.prediction_id,
             predicted=item.guess,
+            sampled=item.sampled,
         )
         for item in items
         if answers.get(item.key, SKIP) != SKIP
@@ -256,6 +257,7 @@ def outcome_rows(items: Sequence[ReviewItem], saved: Saved) -> list[dict]:
                 "digit": f"{item.piece + 1} of {item.pieces}",
                 "guess": item.guess,
                 "confidence": item.confidence,
+                RANDOM_CHECK: item.sampled,
                 "answer": answer,
                 "outcome": outcome,
             }

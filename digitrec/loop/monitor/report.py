@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.loop import feedback
+from digitrec.loop.monitor.accuracy import RandomChecks, images_per_prediction, random_checks
 from digitrec.loop.monitor.features import FEATURES, image_features
 from digitrec.loop.monitor.figures import inputs_figure, outputs_figure
 from digitrec.loop.monitor.reference import Reference, load_reference
@@ -51,7 +52,8 @@ class MonitorReport:
     features: tuple[FeatureShift, ...]
     confidence_histogram: tuple[int, ...]  # CONFIDENCE_BINS bins over [0, 1]
     reviewed: int  # window records a person labelled
-    reviewed_accuracy: float | None
+    reviewed_accuracy: float | None  # of the reviewed ones: mostly doubtful, so biased low
+    random_checks: RandomChecks  # production accuracy, unbiased: the review's random share
     reference_fingerprint: str
     thresholds: Thresholds
     verdict: Verdict
@@ -80,6 +82,7 @@ class MonitorReport:
             "class_chi_square_p": self.classes.chi_square_p,
             "reviewed": self.reviewed,
             "reviewed_accuracy": self.reviewed_accuracy,
+            **self.random_check_metrics(),
             "drift": float(self.drift),
         }
         for shift in self.features:
@@ -87,6 +90,18 @@ class MonitorReport:
             values[f"{shift.feature}.ks_p"] = shift.ks_p
             values[f"{shift.feature}.mean"] = shift.window_mean
         return {k: float(v) for k, v in values.items() if v is not None}
+
+    def random_check_metrics(self) -> dict[str, float | None]:
+        """The random checks' estimate; `random_checks_in_window` 0 means it counts the checks
+        of any time, the window holding none."""
+        checks = self.random_checks
+        return {
+            "random_checks": checks.checked,
+            "random_check_accuracy": checks.accuracy,
+            "random_check_accuracy_low": checks.low,
+            "random_check_accuracy_high": checks.high,
+            "random_checks_in_window": None if checks.scope == "none" else checks.scope == "window",
+        }
 
     def payload(self) -> dict:
         """The event payload: the verdict and its numbers, JSON-safe and small."""
@@ -96,6 +111,7 @@ class MonitorReport:
             "window_start": self.window_start,
             "window_end": self.window_end,
             "predictions": self.predictions,
+            "random_checks_scope": self.random_checks.scope,
             **{k: rounded(v) for k, v in self.metrics().items()},
         }
 
@@ -155,6 +171,7 @@ def measure(
         confidence_histogram=tuple(confidence_counts(seen.confidences)),
         reviewed=n_reviewed,
         reviewed_accuracy=rate(right, n_reviewed),
+        random_checks=random_checks(feedback.read(), images_per_prediction(window.records)),
         reference_fingerprint=reference.fingerprint,
         thresholds=limits,
         verdict=judge(measured, limits),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from digitrec import markdown as md
 from digitrec.constants import DIGITS
+from digitrec.loop.monitor.accuracy import sentence
 from digitrec.loop.monitor.features import FEATURE_HELP
 from digitrec.loop.monitor.report import MonitorReport
 from digitrec.loop.monitor.stats import rounded
@@ -26,6 +27,19 @@ def headline_row(report: MonitorReport) -> dict:
         "class chi-square p": rounded(report.classes.chi_square_p, 4),
         "reviewed": report.reviewed,
         "reviewed accuracy": rounded(report.reviewed_accuracy, 4),
+    }
+
+
+def random_check_row(report: MonitorReport) -> dict:
+    """Production accuracy on the review's random checks, with its Wilson 95% interval."""
+    checks = report.random_checks
+    return {
+        "checks": checks.scope,
+        "predictions checked": checks.checked,
+        "right": checks.right,
+        "accuracy": rounded(checks.accuracy, 4),
+        "Wilson 95% low": rounded(checks.low, 4),
+        "Wilson 95% high": rounded(checks.high, 4),
     }
 
 
@@ -66,6 +80,14 @@ def markdown(report: MonitorReport) -> str:
     parts = [
         md.section(f"Monitor: {report.verdict.status}", f"{reasons}\n\nThresholds: {limits}."),
         md.table([headline_row(report)]),
+        md.section(
+            "Production accuracy: the review's random checks",
+            f"{sentence(report.random_checks)} Random checks are drawn uniformly from the "
+            "unreviewed predictions, so unlike the reviewed accuracy above (mostly the most "
+            "doubtful ones) they estimate accuracy on everything served.\n",
+            3,
+        ),
+        md.table([random_check_row(report)]),
         md.section("Inputs: image statistics against the training images", "", 3),
         md.table(feature_rows(report)),
         md.section("Outputs: predicted digits and confidence", "", 3),
