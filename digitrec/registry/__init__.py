@@ -3,9 +3,7 @@ verified cache that `predict` reads without importing mlflow."""
 
 from digitrec.registry.store import (
     champion,
-    decide_promotion,
     demote,
-    migrate_legacy,
     register,
     registry_path,
     resolve_model,
@@ -15,9 +13,7 @@ from digitrec.registry.store import (
 
 __all__ = [
     "champion",
-    "decide_promotion",
     "demote",
-    "migrate_legacy",
     "register",
     "registry_path",
     "resolve_model",

@@ -4,7 +4,6 @@ local verified cache (digitrec.registry.cache) and never imports mlflow."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import digitrec.registry.backend as backend
 import digitrec.registry.cache as cache
-from digitrec.storage import models_dir, runs_dir
+from digitrec.storage import runs_dir
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -25,30 +24,9 @@ def registry_path() -> Path:
     return cache.champion_path()
 
 
-def legacy_path() -> Path:
-    return models_dir() / "registry.json"
-
-
-def decide_promotion(
-    candidate_accuracy: float, champion_accuracy: float | None
-) -> tuple[bool, str]:
-    """Promote only a model that beats the champion on the same validation data."""
-    if champion_accuracy is None:
-        return True, "no champion yet"
-    if candidate_accuracy > champion_accuracy:
-        return True, f"beats the champion ({candidate_accuracy:.4%} > {champion_accuracy:.4%})"
-    return (
-        False,
-        f"does not beat the champion ({candidate_accuracy:.4%} <= {champion_accuracy:.4%})",
-    )
-
-
 def champion() -> dict | None:
     """The champion's record (model_path local and absolute), or None before any promotion."""
     manifest = cache.read_champion()
-    if manifest is None and legacy_path().is_file():
-        migrate_legacy()
-        manifest = cache.read_champion()
     return None if manifest is None else cache.public_record(manifest)
 
 
@@ -62,8 +40,6 @@ def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
     model_path = Path(record["model_path"])
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: model file not found")
-    if legacy_path().is_file():  # the old champion must be the one to beat
-        migrate_legacy()
     mlflow_client = backend.client()
     version = add_version(mlflow_client, record, model_path)
     with backend.registry_lock():
@@ -212,41 +188,11 @@ def versions() -> list[dict]:
     return sorted(rows, key=lambda r: r["version"])
 
 
-def migrate_legacy() -> int:
-    """Import models/registry.json once (each model with a file, then its champion); the file
-    stays as registry.json.imported. Returns how many versions were created."""
-    legacy = legacy_path()
-    mlflow_client = backend.client()
-    with backend.registry_lock():
-        if not legacy.is_file():  # another process imported it first
-            return 0
-        data = json.loads(legacy.read_text())
-        created = 0
-        for record in data.get("models", []):
-            model_path = Path(record.get("model_path", ""))
-            if not model_path.is_file():
-                print(f"registry.json: {record.get('run_id')}: {model_path} missing, not imported")
-                continue
-            imported = dict(record, imported="registry.json")
-            version = add_version(mlflow_client, imported, model_path)
-            kept = dict(record_of(imported), version=version)
-            manifest = cache.fill_cache(version, model_path, kept)
-            created += 1
-            if record["run_id"] == data.get("champion"):
-                set_alias(mlflow_client, version, "imported champion")
-                cache.set_champion(manifest)
-        legacy.rename(legacy.with_name("registry.json.imported"))
-    return created
-
-
 def resolve_model(ref: str = "champion") -> Path:
     """A local .keras file from 'champion', a version number, a run id (the run folder's, or an
     MLflow run's) or a .keras path. 'champion' and cached versions never import mlflow."""
     if ref == "champion":
         manifest = cache.read_champion()
-        if manifest is None and legacy_path().is_file():
-            migrate_legacy()
-            manifest = cache.read_champion()
         if manifest is None:
             raise FileNotFoundError("no champion model yet: run the training flow first (make run)")
         return cache.verified_model(manifest)
