@@ -39,13 +39,27 @@ def test_learning_the_new_writers_at_two_mnist_digits_is_promoted():
     promoted, why, table = decide(slices(base_new=22, base_old=20, fb_new=5, fb_old=15))
     assert promoted and "feedback holdout" in why
     assert [row.passed for row in table] == [True, True]
-    assert table[0].rule == ">= champion - 0.05 points"
+    assert table[0].rule.startswith(">= champion - 0.05 points, or a loss with McNemar p")
 
 
-def test_losing_more_than_epsilon_on_the_base_is_refused():
-    promoted, why, table = decide(slices(base_new=23, base_old=20, fb_new=0, fb_old=15))
+def test_a_significant_loss_beyond_epsilon_on_the_base_is_refused():
+    # The challenger misses 12 digits the champion reads, and reads none it misses (p < 0.001).
+    promoted, why, table = decide(slices(base_new=32, base_old=20, fb_new=0, fb_old=15))
     assert not promoted and why.startswith("does not beat the champion: base validation")
     assert [row.passed for row in table] == [False, True]
+
+
+def test_a_loss_beyond_epsilon_within_noise_passes():
+    """3 more errors (0.075 points) out of 13 discordant digits: McNemar p = 0.29."""
+    labels = LABELS
+    old = predictions(labels, 20)
+    new = old.copy()
+    new[20:28] = (labels[20:28] + 1) % 10  # 8 digits only the champion read right
+    new[:5] = labels[:5]  # 5 digits only the challenger reads right
+    base = Slice(BASE, labels, new, old)
+    feedback = Slice(FEEDBACK, FEEDBACK_LABELS, FEEDBACK_LABELS, predictions(FEEDBACK_LABELS, 9))
+    promoted, why, table = decide([base, feedback])
+    assert promoted and table[0].passed and table[0].challenger < table[0].champion - 0.0005
 
 
 def test_a_worse_feedback_holdout_is_refused_and_a_tie_changes_nothing():
