@@ -170,3 +170,19 @@ def test_choices_derive_from_the_registries():
     runner = CliRunner()
     refused = runner.invoke(app, ["train", "--profile", "huge"])
     assert refused.exit_code != 0 and "huge" in refused.output
+
+
+def test_the_train_command_offers_each_flow_parameter_with_its_default():
+    """The flow's signature is the source: `digitrec train` has one option per parameter, with
+    the same default, so a parameter added to the flow fails here until the CLI offers it."""
+    import inspect
+
+    import typer
+
+    from app.cli import app
+    from flows.training import train
+
+    flow = {name: p.default for name, p in inspect.signature(train.fn).parameters.items()}
+    command = typer.main.get_command(app).commands["train"]
+    cli = {p.name: getattr(p.default, "value", p.default) for p in command.params}
+    assert cli == flow
