@@ -127,3 +127,29 @@ def test_a_version_trained_from_the_same_key_is_found(home, strong_model_path):
     other = repeated_version("k2")  # not promoted: training again would only reproduce it
     assert other["run_id"] == "b" and not other["is_champion"]
     assert repeated_version("k3") is None
+
+
+def test_corrections_the_model_still_contradicts_are_listed_to_check(
+    strong_model_path, mnist_arrays, tmp_path
+):
+    """Two reviewed rows the model reads surely carry a wrong label: the audit names exactly
+    those, as their true digit; the rows labelled right pass."""
+    from digitrec.pipeline.evaluation import audit_labels
+    from digitrec.pipeline.records import RunContext
+    from digitrec.pipeline.run import probabilities
+
+    images, labels = mnist_arrays
+    x, y = images[60_000:60_040], labels[60_000:60_040].copy()  # (40, 28, 28), MNIST test rows
+    probs = probabilities(strong_model_path, x)  # (40, 10)
+    sure = np.flatnonzero((probs.argmax(1) == y) & (probs.max(1) >= 0.8))
+    wrong = sure[[0, -1]]
+    y[wrong] = (y[wrong] + 5) % 10
+    ids = np.array([f"row{i}" for i in range(40)])
+    path = tmp_path / "feedback.npz"
+    np.savez(path, train_images=x, train_labels=y, train_ids=ids,
+             holdout_images=x[:0], holdout_labels=y[:0], holdout_sources=ids[:0])  # fmt: skip
+    run = RunContext(run_dir=tmp_path, data=None, split_path=tmp_path, seed=0, feedback_path=path)
+    audit = audit_labels(str(strong_model_path), run)
+    assert [row["feedback_id"] for row in audit] == [f"row{i}" for i in wrong]
+    assert [row["model_reads"] for row in audit] == [int(labels[60_000 + i]) for i in wrong]
+    assert all(row["label_probability"] <= 0.05 for row in audit)

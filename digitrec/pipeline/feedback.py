@@ -108,9 +108,10 @@ def save_split(rows: list[feedback.FeedbackRow], path: Path) -> Path:
     images = np.stack([pixels_of(row).reshape(IMAGE_SIZE, IMAGE_SIZE) for row in rows])
     labels = np.array([int(row.label) for row in rows], np.uint8)
     sources = np.array([row.source for row in rows], dtype=str)
+    ids = np.array([row.id for row in rows], dtype=str)
     held = holdout_mask(rows)
     arrays = {
-        "train_images": images[~held], "train_labels": labels[~held],
+        "train_images": images[~held], "train_labels": labels[~held], "train_ids": ids[~held],
         "holdout_images": images[held], "holdout_labels": labels[held],
         "holdout_sources": sources[held],  # each source is a slice of the champion gate
     }  # fmt: skip

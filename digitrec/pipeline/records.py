@@ -137,6 +137,7 @@ class Evaluation:
     comparison: list[dict]
     feedback_accuracy: float | None = None  # on the held-out reviewed production digits
     feedback_rows: int = 0
+    label_audit: tuple[dict, ...] = ()  # corrections the model still contradicts: check them
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,22 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         md.section("Misclassified digits", figure(run_dir, "misclassified")),
         md.section("Submission", md.table([plain(submission)])),
         md.section("Champion gate", gate_section(registration)),
+        md.section("Check these labels", audit_section(evaluation)),
         md.section("Run folder", file_listing(run_dir)),
     ]
     return "\n".join(parts)
+
+
+def audit_section(evaluation) -> str:
+    """Corrections the model still strongly contradicts (never dropped: a person decides)."""
+    if not evaluation.label_audit:
+        return "No reviewed training row is strongly contradicted by the model.\n"
+    note = (
+        f"{len(evaluation.label_audit)} reviewed rows the model still reads as another digit "
+        "with high confidence; they were trained on as labelled. Relabel them with "
+        "`digitrec label` or in the review flow if the label is wrong.\n\n"
+    )
+    return note + md.table(list(evaluation.label_audit)) + "\n"
 
 
 def gate_section(registration) -> str:
