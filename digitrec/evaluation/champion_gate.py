@@ -12,9 +12,12 @@ Rules, each on paired predictions of the same images:
   loss of old skills;
 - feedback holdout (every reviewed source together): at least as good;
 - each source with at least MIN_SOURCE_ROWS held-out rows: at least as good, within one image.
-A challenger that passes every rule is promoted only if it is better on at least one slice (a
-tie changes nothing). With no champion, the first model needs FIRST_MODEL_FLOOR on the base
-validation: far above chance (10%), so only a broken model is refused.
+A challenger that passes every rule is promoted, a tie included: after an `adapt` on 100 labels
+the held-out quarter of them (25 rows) often reads the same for both models while the
+population's unseen rest gained 4 points (bench/RESULTS.md), so demanding a strict gain on some
+slice refused the models the loop exists to ship. With no champion, the first model needs
+FIRST_MODEL_FLOOR on the base validation: far above chance (10%), so only a broken model is
+refused.
 """
 
 from __future__ import annotations
@@ -92,9 +95,8 @@ def decide(slices: list[Slice]) -> tuple[bool, str, list[SliceVerdict]]:
     if slices and slices[0].champion is None:
         return True, "no champion yet; " + explain(table[0]), table
     better = [v for v in table if v.champion is not None and v.challenger > v.champion]
-    if not better:
-        return False, "does not beat the champion: no slice improved (a tie)", table
-    return True, "beats the champion on " + "; ".join(map(explain, better)), table
+    gains = "; ".join(map(explain, better)) if better else "no slice worse (a tie)"
+    return True, "passes every slice of the champion gate: " + gains, table
 
 
 def loss_p_value(part: Slice) -> float:
