@@ -234,6 +234,26 @@ def test_a_retraining_with_nothing_new_ends_at_once(first_run, medium_kaggle_dir
     assert len(list((home / "runs").iterdir())) == 1  # and no new run folder
 
 
+def test_adapt_continues_from_the_champion_and_is_judged_slice_by_slice(
+    first_run, medium_kaggle_dir
+):
+    """After the tests above (pytest keeps file order): `adapt` trains one stage from the
+    champion's weights, corrections a quarter of every batch, and the gate compares slices."""
+    from flows.training import train
+
+    _, run_dir, home = first_run
+    adapted = train(data_dir=str(medium_kaggle_dir), profile="adapt", seed=0)
+    new_dir = home / "runs" / adapted.run_dir.split("/")[-1]
+    assert [p.stem for p in (new_dir / "stages").glob("*.json")] == ["adapted"]
+    recipe = json.loads((new_dir / "stages" / "adapted.json").read_text())["recipe"]
+    assert (recipe["emphasis_share"], recipe["steps_per_epoch"], recipe["epochs"]) == (0.25, 100, 3)
+    registration = json.loads((new_dir / "registration.json").read_text())
+    assert [row["slice"] for row in registration["gate"]][:2] == ["base validation",
+                                                                 "feedback holdout"]  # fmt: skip
+    assert registration["previous_champion"] == run_dir.name
+    assert "## Champion gate" in (new_dir / "report.md").read_text()
+
+
 def test_a_failure_after_promotion_gives_the_title_back(
     prefect_harness, tmp_path, monkeypatch, medium_kaggle_dir
 ):
