@@ -25,9 +25,9 @@ from digitrec.arrays import model_input
 from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.inference.files import ImageError, decode_image, encode_png, read_image
 from digitrec.inference.inputs import InputItem, expand_inputs
+from digitrec.inference.numbers import Cut, read_number
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import Gate, load_gate, verdict
-from digitrec.inference.segment import read_digits
 from digitrec.storage import write_bytes_atomic, write_text_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
@@ -130,7 +130,10 @@ def read_inputs(
     report(0, len(items))
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
-        prepared = [prepare(item, start + i, multi_digit, save_dir) for i, item in enumerate(chunk)]
+        prepared = [  # the model scores where touching digits may be cut (loaded if needed)
+            prepare(item, start + i, multi_digit, save_dir, lambda x: reader.predictor(x))
+            for i, item in enumerate(chunk)
+        ]
         predictions += reader.read(chunk, prepared, top_k)
         seen += [images for images, _, _ in prepared]
         report(start + len(chunk), len(items))
@@ -183,7 +186,7 @@ class Reader:
 
 
 def prepare(
-    item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None
+    item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None, cut: Cut = None
 ) -> Prepared:
     """(28x28 images for the model, read as a number?, error) for one input."""
     if item.error is not None:
@@ -192,7 +195,7 @@ def prepare(
         return [item.pixels], bool(multi_digit), None
     try:
         gray = read_image(item.path) if item.data is None else decode_image(item.data, item.name)
-        images = read_digits(gray) if multi_digit is not False else [to_mnist(gray)]
+        images = read_number(gray, cut) if multi_digit is not False else [to_mnist(gray)]
         for j, image in enumerate(images):
             if (path := saved_name(save_dir, index, item, j, len(images))) is not None:
                 write_bytes_atomic(path, encode_png(image))

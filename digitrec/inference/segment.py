@@ -28,10 +28,16 @@ def read_digits(gray: np.ndarray) -> list[np.ndarray]:
     holds one digit), but the ink layer found for splitting is reused for a single digit rather
     than found again: the common case (one drawn digit) costs one ink pass, not two."""
     ink, mask = ink_layer(gray)  # (H, W) uint8, (H, W) bool
-    groups = digit_groups(mask)
+    return read_groups(ink, mask, digit_groups(mask), gray.shape)
+
+
+def read_groups(
+    ink: np.ndarray, mask: np.ndarray, groups: list[np.ndarray], shape: tuple[int, ...]
+) -> list[np.ndarray]:
+    """Each ink group as an MNIST-style (28, 28) uint8; one group: the whole ink, as `to_mnist`."""
     if len(groups) <= 1:
-        return [centre_digit(ink * mask_near(mask, gray.shape))]
-    return [to_mnist(crop_piece(ink, group, gray.shape)) for group in groups]
+        return [centre_digit(ink * mask_near(mask, shape))]
+    return [to_mnist(crop_piece(ink, group, shape)) for group in groups]
 
 
 def digit_groups(mask: np.ndarray) -> list[np.ndarray]:
