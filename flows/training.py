@@ -100,14 +100,15 @@ def train(
         data_dir: Kaggle Digit Recognizer folder with train.csv and test.csv; empty means
             $DIGITREC_DATA_DIR when set, else the embedded MNIST.
         profile: Training profile (digitrec.modeling.profiles): fast (compact CNN, the
-            default), standard (stronger CNN, longer schedule, cross-validation) or ensemble
-            (several CNNs trained in parallel on Dask and averaged).
+            default), standard (stronger CNN, longer schedule, cross-validation), ensemble
+            (several CNNs trained in parallel on Dask and averaged) or adapt (continue from the
+            champion on people's corrections, about a minute; fast when there is no champion).
         epochs: Override the epochs of the augmented retraining.
         batch_size: Override the batch size of the augmented retraining.
         seed: Seed for the validation split, initialisation and augmentation.
         validation_fraction: Override the share of train.csv held out for validation.
         cv_folds: Override the stratified k-fold cross-validation folds (0 turns it off).
-        promote: Make the model champion if it beats the current champion.
+        promote: Make the model champion if it passes the champion gate on every slice.
         members: Train this many members and average them (default 5 in the ensemble
             profile, a single model elsewhere).
         dask_address: Scheduler of an existing Dask cluster for the ensemble members (else
