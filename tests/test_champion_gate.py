@@ -87,4 +87,5 @@ def test_the_first_model_needs_the_floor_only():
     promoted, why, table = decide(first)
     assert promoted and why.startswith("no champion yet") and table[0].champion is None
     broken = [Slice(BASE, LABELS, np.zeros_like(LABELS), None)]  # one class: 10%
-    assert not decide(broken)[0]
+    promoted, why, _ = decide(broken)
+    assert not promoted and why.startswith("not promoted, though no champion yet: base")

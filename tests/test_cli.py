@@ -96,9 +96,11 @@ def test_train_command_on_a_kaggle_folder(tmp_path, small_kaggle_dir):
     lines = dict(line.split(None, 1) for line in result.stdout.splitlines()[-8:] if line.strip())
     run_dir = tmp_path / "runs" / lines["run"].split()[-1].rsplit("/", 1)[-1]
     assert (run_dir / "model.keras").is_file() and (run_dir / "submission.csv").is_file()
-    assert lines["champion"].startswith("yes")
-    # The summary prints the run's own metrics (600 images, 1 epoch: accuracy is not the point).
+    # The summary prints the run's own metrics (600 images, 1 epoch: accuracy is not the point;
+    # the champion gate refuses a first model below 50% on validation, so either answer is
+    # possible, and the line must say what the run decided).
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert lines["champion"].startswith("yes" if metrics["champion"] else "no (")
     assert lines["hidden-test"].split()[-1] == f"{metrics['hidden_test_accuracy']:.4%}"
 
 

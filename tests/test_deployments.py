@@ -93,16 +93,19 @@ def test_the_server_schedules_the_next_weekly_retraining_runs(served, server):
     assert all(r.parameters == {"profile": "fast"} for r in runs)
 
 
-def test_serve_py_registers_the_retraining_triggers_and_the_daily_monitor(served, server):
+def test_serve_py_registers_the_triggers_and_the_daily_monitor(served, server):
     retraining = server.api(lambda c: c.read_deployment_by_name("train/retraining"))
     owned = server.api(
         lambda c: c.read_resource_related_automations(f"prefect.deployment.{retraining.id}")
     )
-    assert sorted(a.name for a in owned) == ["retrain-on-drift", "retrain-on-feedback"]
-    assert {event for a in owned for event in a.trigger.expect} == {
-        "digitrec.monitor.drift",
-        "digitrec.feedback.added",
-    }
+    assert sorted(a.name for a in owned) == ["retrain-on-feedback"]
+    assert {event for a in owned for event in a.trigger.expect} == {"digitrec.feedback.added"}
+    review = server.api(lambda c: c.read_deployment_by_name("review/review"))
+    asks = server.api(
+        lambda c: c.read_resource_related_automations(f"prefect.deployment.{review.id}")
+    )
+    assert [a.name for a in asks] == ["review-on-drift"]
+    assert {event for a in asks for event in a.trigger.expect} == {"digitrec.monitor.drift"}
     daily = server.api(lambda c: c.read_deployment_by_name("monitor/daily"))
     (schedule,) = daily.schedules
     assert (schedule.schedule.cron, schedule.schedule.timezone) == ("0 6 * * *", "UTC")

@@ -90,6 +90,8 @@ def decide(slices: list[Slice]) -> tuple[bool, str, list[SliceVerdict]]:
     """(promote, why, the decision table) for the challenger against the champion."""
     table = [verdict(part) for part in slices if len(part.labels)]
     failed = [v for v in table if not v.passed]
+    if failed and slices[0].champion is None:
+        return False, "not promoted, though no champion yet: " + explain(failed[0]), table
     if failed:
         return False, "does not beat the champion: " + "; ".join(map(explain, failed)), table
     if slices and slices[0].champion is None:
