@@ -5,6 +5,7 @@ Imports stay inside the commands so `digitrec predict` starts as fast as before.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -225,7 +226,10 @@ def import_labels(
     typer.echo(json.dumps(summary.to_dict()) if as_json else importing.to_text(summary))
     if summary.imported:
         try:
-            announce(summary.imported, source, err=as_json)  # stdout keeps the one JSON object
+            # With --json, stdout keeps the one JSON object: whatever the announcement (or the
+            # Prefect client under it) prints goes to stderr.
+            with contextlib.redirect_stdout(sys.stderr if as_json else sys.stdout):
+                announce(summary.imported, source, err=as_json)
         except (ValueError, OSError) as error:
             typer.echo(f"the labels are stored, but were not announced: {error}", err=True)
     raise typer.Exit(0 if summary.imported or summary.already_stored else 1)

@@ -282,7 +282,7 @@ def test_a_stronger_champion_is_kept(first_run, medium_kaggle_dir, strong_model_
     second = train(data_dir=str(medium_kaggle_dir), epochs=1, seed=0)
     assert second.champion is False and "does not beat" in second.champion_reason
     assert registry.champion()["run_id"] == "strong"
-    assert len(registry.versions()) == 3  # the first run, "strong", and this run
+    assert len(registry.versions()) == 4  # the first run, the adapt run, "strong", this run
 
 
 def test_bad_data_fails_the_run_and_keeps_the_champion(

@@ -196,6 +196,7 @@ def test_an_imported_population_is_learned_by_the_triggered_adapt(loop, server, 
         patch.setenv("DIGITREC_HOME", str(loop.digitrec_home))
         before_model = Path(champion()["model_path"])
         before = read_right(before_model, held)
+    assert before < 0.995, before  # room to learn
     runs_before = set((loop.digitrec_home / "runs").iterdir())
     retraining = deployment_id(server, "train/retraining")
     started_before = {r.id for r in runs_of(server, retraining, "retrain-on-feedback")}
@@ -220,7 +221,7 @@ def test_an_imported_population_is_learned_by_the_triggered_adapt(loop, server, 
     (run_dir,) = set((loop.digitrec_home / "runs").iterdir()) - runs_before
     assert (run_dir / "stages" / "adapted.json").is_file()  # it continued from the champion
     after = read_right(run_dir / "model.keras", held)
-    assert after >= before + 0.05, (before, after)
+    assert 1 - after <= (1 - before) / 2, (before, after)  # at least half the errors gone
     gate = [a for a in artifacts_of(server, started.id) if a.key == "champion-gate"]
     assert gate, "no champion-gate table artifact"
     slices = {row["slice"] for row in table_rows(gate[0])}
