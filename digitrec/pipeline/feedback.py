@@ -15,15 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from digitrec.constants import IMAGE_SIZE
-from digitrec.data.validation.report import ValidationBounds
 from digitrec.loop import feedback
+from digitrec.loop.importing import FEEDBACK_BOUNDS  # imports are checked as training checks
 from digitrec.loop.store import png_pixels
 from digitrec.pipeline.records import FeedbackData
 from digitrec.storage import write_json_atomic, write_text_atomic, write_with
 
 HOLDOUT_FRACTION = 0.25  # of the reviewed digits, by content hash: the production-digit metric
-# Feedback is a few reviewed images, not a dataset: any count, any class balance.
-FEEDBACK_BOUNDS = ValidationBounds(min_class_ratio=0.0, max_class_ratio=10.0)
 
 
 def gather_feedback(run_dir: Path, use: bool | None) -> FeedbackData:
