@@ -283,7 +283,8 @@ def test_single_digits_stay_whole(mnist_test_digits):
     assert sum(count == 1 for count in counts) >= 0.99 * len(counts)
 
 
-def test_broken_strokes_stay_one_digit():
+def broken_strokes() -> tuple[np.ndarray, np.ndarray]:
+    """A 5 whose hat does not touch its body and a 4 drawn in two strokes with a gap."""
     five = np.full((300, 300), 240, np.uint8)
     cv2.line(five, (110, 60), (210, 55), 20, 14)  # the hat, not touching the body
     cv2.line(five, (105, 85), (100, 150), 20, 14)
@@ -293,6 +294,11 @@ def test_broken_strokes_stay_one_digit():
     cv2.line(four, (80, 180), (220, 180), 20, 14)
     cv2.line(four, (180, 70), (180, 270), 20, 14)
     four[170:190, 170:190] = 240  # ... with a gap where they would cross
+    return five, four
+
+
+def test_broken_strokes_stay_one_digit():
+    five, four = broken_strokes()
     assert len(split_digits(five)) == 1
     assert len(split_digits(four)) == 1
 

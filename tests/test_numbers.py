@@ -146,15 +146,9 @@ def test_touching_test_digits_read_as_two(strong_model_path, mnist_arrays, tmp_p
 
 
 def test_broken_strokes_stay_one_digit_with_the_model(strong_model_path, tmp_path):
-    five = np.full((300, 300), 240, np.uint8)
-    cv2.line(five, (110, 60), (210, 55), 20, 14)  # the hat, not touching the body
-    cv2.line(five, (105, 85), (100, 150), 20, 14)
-    cv2.ellipse(five, (150, 200), (60, 55), 0, 200, 500, 20, 14)
-    four = np.full((300, 300), 240, np.uint8)
-    cv2.line(four, (120, 50), (80, 180), 20, 14)  # two strokes: "L" then the stem
-    cv2.line(four, (80, 180), (220, 180), 20, 14)
-    cv2.line(four, (180, 70), (180, 270), 20, 14)
-    four[170:190, 170:190] = 240  # ... with a gap where they would cross
+    from tests.test_imaging import broken_strokes
+
+    five, four = broken_strokes()
     for name, image in (("five.png", five), ("four.png", four)):
         cv2.imwrite(str(tmp_path / name), image)
     for p in read_inputs(strong_model_path, tmp_path).predictions:
