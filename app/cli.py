@@ -195,8 +195,8 @@ def registry_sync() -> None:
     if record is None:
         typer.echo("no champion in MLflow yet: run the training flow first (make run)")
         raise typer.Exit(1)
-    typer.echo(f"champion: version {record['version']} (run {record.get('run_id')})")
-    typer.echo(f"model    {record['model_path']}")
+    typer.echo(f"champion: version {record.version} (run {record.run_id})")
+    typer.echo(f"model    {record.model_path}")
 
 
 @registry_app.command("list")
@@ -206,12 +206,12 @@ def registry_list() -> None:
 
     current = champion()
     for v in versions():
-        mark = "*" if current and current["version"] == v["version"] else " "
-        hidden, val = v.get("hidden_test_accuracy"), v.get("val_accuracy")
+        mark = "*" if current and current.version == v.version else " "
+        hidden, val = v.hidden_test_accuracy, v.val_accuracy
         typer.echo(
-            f"{mark} v{v['version']:<4} {v.get('run_id', '?'):<32}"
+            f"{mark} v{v.version:<4} {v.run_id or '?':<32}"
             f" val {'n/a' if val is None else f'{val:.4%}'}"
-            f"  hidden {'n/a' if hidden is None else f'{hidden:.4%}'}  {v.get('decision', '')}"
+            f"  hidden {'n/a' if hidden is None else f'{hidden:.4%}'}  {v.decision or ''}"
         )
 
 

@@ -158,7 +158,7 @@ def feedback_report(
 
     record = champion()
     try:
-        status = events.status(record.get("created") if record else None)
+        status = events.status(record.created if record else None)
         if export_csv:
             path = feedback.to_kaggle_csv(export_csv)
             status["exported"] = {"path": str(path), "rows": csv_rows(path)}

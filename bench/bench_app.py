@@ -85,10 +85,10 @@ def drawings(count: int) -> list[tuple[int, bytes]]:
 
 
 def start_app(model: Path, home: Path, port: int) -> subprocess.Popen:
-    from digitrec.registry import register
+    from digitrec.registry import ModelRecord, register
 
     os.environ["DIGITREC_HOME"] = str(home)
-    register({"run_id": "bench", "model_path": str(model)}, promote=True)
+    register(ModelRecord(run_id="bench", model_path=str(model)), promote=True)
     command = [sys.executable, "-m", "uvicorn", "app.web.server:create_app", "--factory"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     return subprocess.Popen(command, cwd=REPO, env={**os.environ, "DIGITREC_HOME": str(home)})

@@ -90,14 +90,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
-    from digitrec.registry import register, resolve_model
+    from digitrec.registry import ModelRecord, register, resolve_model
 
     model = Path(args.model) if args.model else resolve_model("champion")
     times: dict[str, list[dict[str, float]]] = {setting: [] for setting in args.serve}
     with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
         home, prefect_home = Path(tmp) / "home", Path(tmp) / "prefect"
         os.environ["DIGITREC_HOME"] = str(home)
-        register({"run_id": "bench", "model_path": str(model)}, promote=True)
+        register(ModelRecord(run_id="bench", model_path=str(model)), promote=True)
         port = free_port()
         api = f"http://127.0.0.1:{port}/api"
         env = {**os.environ, "DIGITREC_HOME": str(home), "PREFECT_HOME": str(prefect_home),

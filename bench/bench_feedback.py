@@ -65,7 +65,7 @@ def main() -> None:
     from digitrec.pipeline.run import probabilities
     from flows.training import train
 
-    registry.register({"run_id": "champion", "model_path": args.model}, promote=True)
+    registry.register(registry.ModelRecord(run_id="champion", model_path=args.model), promote=True)
     champion = registry.resolve_model("champion")
     data = locate_data(None)
     test = load_csv(data.test_csv, kind="test").images

@@ -71,12 +71,12 @@ def run_variant(name: str, run_dir: Path) -> dict:
     from digitrec.data.kaggle import load_csv
     from digitrec.inference.rejection import combined_score
     from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
-    from digitrec.pipeline.rejection import gate_inputs, make_nondigits, photographed
+    from digitrec.pipeline.rejection import gate_images, make_nondigits, photographed
     from digitrec.pipeline.run import load_split, probabilities
 
     variant = VARIANTS[name]
     run = run_context(run_dir)
-    inputs = gate_inputs(run)  # from the cache the run filled
+    inputs = gate_images(run)  # from the cache the run filled
     keep = lambda a: subsample(a, variant.share, run.seed)  # noqa: E731
     started = time.perf_counter()
     gate = train_gate(

@@ -92,7 +92,7 @@ def champion_numbers(home: Path) -> tuple[Path, float]:
     from digitrec.registry import champion
 
     record = champion()
-    return Path(record["model_path"]), float(record["hidden_test_accuracy"])
+    return Path(record.model_path), float(record.hidden_test_accuracy)
 
 
 def prepared(names: list[str], work: Path) -> dict:

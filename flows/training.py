@@ -17,7 +17,7 @@ from digitrec.modeling.profiles import (
     Profile,
     ProfileName,
     augmented_config,
-    get_profile,
+    cv_config,
     member_recipes,
 )
 from digitrec.modeling.training import TrainConfig
@@ -27,8 +27,10 @@ from digitrec.pipeline.records import (
     RunSummary,
     StageResult,
     TrainingRun,
+    TrainingSettings,
+    run_summary,
 )
-from digitrec.pipeline.training import ranked
+from digitrec.pipeline.training import cv_note, ranked
 from flows.ensemble import train_ensemble
 from tasks.calibration import calibrate_model
 from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
@@ -46,12 +48,12 @@ from tasks.training import cross_validate, train_stage
 def train_models(
     plan: Profile,
     run: RunContext,
-    seed: int,
-    batch_size: int | None,
+    settings: TrainingSettings,
     start: ChampionStart | None,
     dask_address: str | None,
 ) -> tuple[list[StageResult], StageResult, TrainConfig]:
     """Every model the run trains, the final one, and the final recipe."""
+    seed, batch_size = settings.seed, settings.batch_size
     if start is not None:
         # Continue from the champion: corrections are a fixed share of every batch, the rest
         # replays the base rows, so the new writers are learned and MNIST is not forgotten.
@@ -121,78 +123,58 @@ def train(
         precision: What the models compute in: auto (bfloat16 only where the CPU computes it
             natively, else float32; empty setting: $DIGITREC_PRECISION), float32 or bfloat16.
     """
-    chosen = choose_precision(precision)
-    overrides = {
-        "augmented_epochs": epochs, "validation_fraction": validation_fraction,
-        "cv_folds": cv_folds, "members": members,
-    }  # fmt: skip
-    plan = get_profile(profile, chosen.policy, **overrides)
-    start = champion_to_adapt(plan)
+    chosen = choose_precision(setting=precision)
+    settings = TrainingSettings(
+        profile=profile, seed=seed, epochs=epochs, batch_size=batch_size,
+        validation_fraction=validation_fraction, cv_folds=cv_folds, members=members,
+        precision=chosen.precision,
+    )  # fmt: skip
+    plan = settings.plan()
+    start = champion_to_adapt(plan=plan)
     if plan.adapt_steps and start is None:  # nothing to continue from yet
-        plan = get_profile("fast", chosen.policy, **overrides)
-    data = prepare_data(data_dir)
-    settings = {
-        "profile": profile, "epochs": epochs, "batch_size": batch_size, "seed": seed,
-        "validation_fraction": validation_fraction, "cv_folds": cv_folds, "members": members,
-        "precision": chosen.precision, "start": start.model_path if start else None,
-    }  # fmt: skip
-    key, repeated = check_repeat(data, settings, feedback, force)
+        plan = settings.plan("fast")
+    data = prepare_data(data_dir=data_dir)
+    key, repeated = check_repeat(
+        data=data, settings=settings, start=start, feedback=feedback, force=force
+    )
     if repeated is not None:
         return repeated
-    run_dir = start_run(profile)
-    validation = validate_data(data, run_dir)
-    visualize_data(data, run_dir)
-    reviewed = use_feedback(run_dir, feedback)
-    run = split_data(data, run_dir, plan.validation_fraction, seed, reviewed, chosen)
-    gate_inputs = prepare_gate.submit(run)  # rendered on a spare core while the models train
-    stages, final, final_recipe = train_models(plan, run, seed, batch_size, start, dask_address)
-    model = export_model(final, run)
-    calibration = calibrate_model(model.model_path, run)  # every later score uses it
-    rejection = train_rejector(model.model_path, run, gate_inputs)
-
-    evaluation = evaluate_model(model.model_path, run, stages, plan.bootstrap_resamples)
+    run_dir = start_run(profile=profile)
+    validation = validate_data(paths=data, run_dir=run_dir)
+    visualize_data(paths=data, run_dir=run_dir)
+    reviewed = use_feedback(run_dir=run_dir, use=feedback)
+    run = split_data(
+        data=data, run_dir=run_dir, fraction=plan.validation_fraction, seed=seed,
+        feedback=reviewed, precision=chosen,
+    )  # fmt: skip
+    gate_inputs = prepare_gate.submit(run=run)  # rendered on a spare core while models train
+    stages, final, final_recipe = train_models(
+        plan=plan, run=run, settings=settings, start=start, dask_address=dask_address
+    )
+    model = export_model(final=final, run=run)
+    calibration = calibrate_model(model_path=model.model_path, run=run)  # later scores use it
+    rejection = train_rejector(model_path=model.model_path, run=run, inputs=gate_inputs)
+    evaluation = evaluate_model(
+        model_path=model.model_path, run=run, stages=stages,
+        bootstrap_resamples=plan.bootstrap_resamples,
+    )  # fmt: skip
+    cv_recipe = cv_config(plan, final_recipe)
     cv = None
-    if plan.cv_folds >= 2:
-        cv_recipe = replace(final_recipe, epochs=plan.cv_epochs or final_recipe.epochs)
-        cv = cross_validate(cv_recipe, run, plan.cv_folds)
-        cv_note = (
-            f"Cross-validation retrains the final recipe ({cv_recipe.architecture}, "
-            f"{cv_recipe.epochs} augmented epochs) from scratch on each of {plan.cv_folds} folds."
-        )
-    else:
-        cv_note = (
-            f"Cross-validation is off in the {profile} profile: each fold is another full "
-            "training, over this profile's time budget. Set cv_folds to turn it on."
-        )
-    submission = make_submission(model.model_path, run)
+    if plan.cv_folds >= 2:  # each fold is another full training
+        cv = cross_validate(config=cv_recipe, run=run, folds=plan.cv_folds)
+    submission = make_submission(model_path=model.model_path, run=run)
     # One transaction: if the report or tracking fails after a promotion, champion moves back.
     with transaction():
         registration = register_model(
-            run, final, evaluation, submission, profile, promote, reviewed, key
-        )
+            run=run, final=final, evaluation=evaluation, submission=submission,
+            profile=profile, promote=promote, feedback=reviewed, training_key=key,
+        )  # fmt: skip
         outcome = TrainingRun(
-            profile,
-            data,
-            validation,
-            stages,
-            calibration,
-            rejection,
-            evaluation,
-            cv,
-            cv_note,
-            submission,
-            registration,
-            chosen,
-        )
-        report = publish_report(run_dir, outcome)
-        track_run(registration.mlflow_run_id, run_dir, outcome)  # after the report: it is logged
-    return RunSummary(
-        run_dir=str(run_dir),
-        report=report,
-        model=registration.model_path,
-        submission=submission.path,
-        val_accuracy=evaluation.holdout.accuracy,
-        hidden_test_accuracy=submission.hidden_test_accuracy,
-        champion=registration.promoted,
-        champion_reason=registration.reason,
-    )
+            profile=profile, data=data, validation=validation, stages=stages,
+            calibration=calibration, rejection=rejection, evaluation=evaluation,
+            cross_validation=cv, cv_note=cv_note(profile, plan.cv_folds, cv_recipe),
+            submission=submission, registration=registration, precision=chosen,
+        )  # fmt: skip
+        report = publish_report(run_dir=run_dir, outcome=outcome)
+        track_run(mlflow_run_id=registration.mlflow_run_id, run_dir=run_dir, outcome=outcome)
+    return run_summary(run_dir=run_dir, report=report, outcome=outcome)

@@ -37,7 +37,7 @@ def announce_feedback(new: int, source: str) -> Announcement:
     from digitrec.registry import champion
 
     record = champion()
-    built = events.feedback_added(new, source, record.get("created") if record else None)
+    built = events.feedback_added(new, source, record.created if record else None)
     in_run = FlowRunContext.get() is not None or TaskRunContext.get() is not None
     if not in_run and (unreachable := server_problem()):
         return Announcement(built, False, unreachable)

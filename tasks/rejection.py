@@ -8,24 +8,24 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from digitrec.pipeline import rejection
-from digitrec.pipeline.records import Rejection, RunContext
+from digitrec.pipeline.records import GateInputs, Rejection, RunContext
 from tasks.artifacts import publish_table_and_figure
 
 
 @task(cache_policy=NO_CACHE)
-def prepare_gate(run: RunContext) -> rejection.GateInputs:
-    """Render the gate's training and held-out images (submitted early: a child process renders
-    them while the digit models train)."""
-    inputs = rejection.gate_inputs(run, in_child=True)
+def prepare_gate(run: RunContext) -> GateInputs:
+    """Render the gate's training and held-out images into the run folder (submitted early: a
+    child process renders them while the digit models train)."""
+    inputs = rejection.prepare_gate_inputs(run, in_child=True)
     print(
-        f"not-a-digit gate inputs: {len(inputs.digits)} digits, {len(inputs.nondigits)} "
-        f"non-digits, {len(inputs.held_out)} held-out non-digits"
+        f"not-a-digit gate inputs: {inputs.digits} digits, {inputs.nondigits} non-digits, "
+        f"{inputs.held_out} held-out non-digits"
     )
     return inputs
 
 
 @task(cache_policy=NO_CACHE)
-def train_rejector(model_path: str, run: RunContext, inputs: rejection.GateInputs) -> Rejection:
+def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Rejection:
     """Train and export the gate; publish its held-out rates and ROC."""
     result = rejection.train_rejector(model_path, run, inputs)
     print(

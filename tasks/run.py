@@ -11,7 +11,13 @@ from digitrec import hardware
 from digitrec.data.sources import DataPaths
 from digitrec.modeling.profiles import Profile
 from digitrec.pipeline import retraining, run
-from digitrec.pipeline.records import ChampionStart, FeedbackData, RunContext, RunSummary
+from digitrec.pipeline.records import (
+    ChampionStart,
+    FeedbackData,
+    RunContext,
+    RunSummary,
+    TrainingSettings,
+)
 
 
 @task(cache_policy=NO_CACHE)
@@ -47,14 +53,18 @@ def split_data(
 
 @task(cache_policy=NO_CACHE)
 def check_repeat(
-    data: DataPaths, settings: dict, feedback: bool | None, force: bool
+    data: DataPaths,
+    settings: TrainingSettings,
+    start: ChampionStart | None,
+    feedback: bool | None,
+    force: bool,
 ) -> tuple[str, RunSummary | None]:
     """(this run's training key, a summary when the run would only repeat a registered version).
 
     A retraining on the same data files, reviewed feedback, code and settings as the champion
     (or any earlier version) would train the same model again: it ends here, Completed, saying
     so (unless `force`)."""
-    key = retraining.training_key(data, settings, feedback)
+    key = retraining.training_key(data, settings, feedback, start)
     record = None if force else retraining.repeated_version(key)
     if record is None:
         return key, None

@@ -240,7 +240,7 @@ def register_champion(digitrec_home: Path, model_path: Path) -> None:
     previous = os.environ.get("DIGITREC_HOME")
     os.environ["DIGITREC_HOME"] = str(digitrec_home)
     try:
-        registry.register({"run_id": "strong", "model_path": str(model_path)}, promote=True)
+        registry.register(registry.ModelRecord(run_id="strong", model_path=str(model_path)), True)
     finally:
         os.environ["DIGITREC_HOME"] = previous or ""
 

@@ -1,6 +1,7 @@
-"""A flow for tests/test_progress.py and tests/test_ui_progress.py: the real `train_stage` task on
-a small Kaggle folder. With `hold_dir`, each epoch waits after reporting itself until the test
-creates `hold_dir/epoch-<n>`, so a test sees every progress value while the run is RUNNING."""
+"""A flow for tests/tasks/test_progress.py and tests/integration/test_ui_progress.py: the real
+`train_stage` task on a small Kaggle folder. With `hold_dir`, each epoch waits after reporting
+itself until the test creates `hold_dir/epoch-<n>`, so a test sees every progress value while the
+run is RUNNING."""
 
 from __future__ import annotations
 

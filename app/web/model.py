@@ -18,6 +18,7 @@ from digitrec.inference.prediction import Prediction, digit_prediction, number_p
 from digitrec.inference.rejection import Gate, load_gate, verdict
 from digitrec.inference.runtimes import Predictor, load_predictor
 from digitrec.inference.segment import read_digits
+from digitrec.registry import ModelRecord
 
 CHECK_EVERY_S = 1.0
 TOP_K = 3
@@ -30,7 +31,7 @@ class Loaded:
 
     run_id: str
     path: Path
-    record: dict
+    record: ModelRecord
     predictor: Predictor
     gate: Gate | None
 
@@ -110,7 +111,7 @@ def load(ref: str) -> Loaded:
     record = registry.champion() if ref == "champion" else None
     if ref == "champion" and record is None:
         raise FileNotFoundError("no champion model yet: run the training flow first (make run)")
-    path = Path(record["model_path"]) if record else registry.resolve_model(ref)
-    record = record or {"run_id": path.parent.name, "model_path": str(path)}
+    path = Path(record.model_path) if record else registry.resolve_model(ref)
+    record = record or ModelRecord(run_id=path.parent.name, model_path=str(path))
     predictor, _ = load_predictor(path)
-    return Loaded(str(record.get("run_id")), path, record, predictor, load_gate(path))
+    return Loaded(record.run_id, path, record, predictor, load_gate(path))

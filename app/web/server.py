@@ -91,7 +91,7 @@ def create_app(model: str = "champion") -> FastAPI:
     @app.get("/api/champion")
     def champion_info() -> dict:
         loaded = champion.current()
-        info = {key: loaded.record.get(key) for key in CHAMPION_FIELDS}
+        info = {key: getattr(loaded.record, key) for key in CHAMPION_FIELDS}
         return {**info, "gate": loaded.gate is not None}
 
     @app.post("/api/predict")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -15,6 +16,33 @@ BOOTSTRAP_CHUNK_CELLS = 4_000_000
 
 class EvaluationError(ValueError):
     """Inputs to an evaluation do not fit together (shapes, label range, counts)."""
+
+
+@dataclass(frozen=True)
+class AccuracySummary:
+    """Holdout accuracy with Wilson and bootstrap 95% intervals, and log loss."""
+
+    accuracy: float
+    n: int
+    correct: int
+    wilson_low: float
+    wilson_high: float
+    bootstrap_low: float
+    bootstrap_high: float
+    log_loss: float
+
+
+@dataclass(frozen=True)
+class FoldSummary:
+    """Mean k-fold accuracy with its spread and a Student-t 95% interval."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+    folds: int
+    ci_low: float
+    ci_high: float
 
 
 def as_labels(values, name: str = "labels") -> np.ndarray:
@@ -177,26 +205,26 @@ def log_loss(truth: np.ndarray, p: np.ndarray, eps: float = 1e-15) -> float:
     return float(-np.mean(np.log(np.clip(true_prob, eps, 1.0))))
 
 
-def accuracy_summary(y_true, probs, seed: int = 0, resamples: int = 1000) -> dict:
-    """Holdout accuracy with Wilson and bootstrap 95% intervals and log loss, JSON-ready."""
+def accuracy_summary(y_true, probs, seed: int = 0, resamples: int = 1000) -> AccuracySummary:
+    """Holdout accuracy with Wilson and bootstrap 95% intervals and log loss."""
     truth, p = as_probs(y_true, probs)
     pred = p.argmax(axis=1)  # (N,)
     correct = int(np.sum(pred == truth))
     wilson_low, wilson_high = wilson_interval(correct, truth.size)
     boot_low, boot_high = bootstrap_interval(truth, pred, n_resamples=resamples, seed=seed)
-    return {
-        "accuracy": correct / truth.size,
-        "n": int(truth.size),
-        "correct": correct,
-        "wilson_low": wilson_low,
-        "wilson_high": wilson_high,
-        "bootstrap_low": boot_low,
-        "bootstrap_high": boot_high,
-        "log_loss": log_loss(truth, p),
-    }
+    return AccuracySummary(
+        accuracy=correct / truth.size,
+        n=int(truth.size),
+        correct=correct,
+        wilson_low=wilson_low,
+        wilson_high=wilson_high,
+        bootstrap_low=boot_low,
+        bootstrap_high=boot_high,
+        log_loss=log_loss(truth, p),
+    )
 
 
-def cv_summary(fold_accuracies: list[float]) -> dict:
+def cv_summary(fold_accuracies: list[float]) -> FoldSummary:
     """Mean fold accuracy with a Student-t 95% interval (few folds: t, not normal)."""
     from scipy.stats import t
 
@@ -205,12 +233,12 @@ def cv_summary(fold_accuracies: list[float]) -> dict:
         raise EvaluationError(f"need at least 2 fold accuracies, got {scores.size}")
     mean, std = float(scores.mean()), float(scores.std(ddof=1))
     half = float(t.ppf(0.975, df=scores.size - 1)) * std / math.sqrt(scores.size)
-    return {
-        "mean": mean,
-        "std": std,
-        "min": float(scores.min()),
-        "max": float(scores.max()),
-        "folds": int(scores.size),
-        "ci_low": max(0.0, mean - half),  # accuracies: the interval cannot leave [0, 1]
-        "ci_high": min(1.0, mean + half),
-    }
+    return FoldSummary(
+        mean=mean,
+        std=std,
+        min=float(scores.min()),
+        max=float(scores.max()),
+        folds=int(scores.size),
+        ci_low=max(0.0, mean - half),  # accuracies: the interval cannot leave [0, 1]
+        ci_high=min(1.0, mean + half),
+    )

@@ -153,6 +153,11 @@ def augmented_config(
     )
 
 
+def cv_config(profile: Profile, final: TrainConfig) -> TrainConfig:
+    """The recipe cross-validation retrains on each fold: the final one, for `cv_epochs`."""
+    return replace(final, epochs=profile.cv_epochs or final.epochs)
+
+
 def member_recipes(
     profile: Profile, ranked: list[TrainConfig], seed: int, batch_size: int | None
 ) -> list[TrainConfig]:

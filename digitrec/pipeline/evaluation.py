@@ -7,7 +7,7 @@ import numpy as np
 from digitrec.arrays import accuracy
 from digitrec.evaluation import figures, metrics
 from digitrec.pipeline.data import save_figures
-from digitrec.pipeline.records import Evaluation, Holdout, RunContext, StageResult, plain
+from digitrec.pipeline.records import Evaluation, RunContext, StageResult, plain
 from digitrec.pipeline.run import feedback_holdout, probabilities, validation_rows
 from digitrec.storage import write_json_atomic
 
@@ -29,7 +29,7 @@ def evaluate_model(
     x_fb, y_fb = feedback_holdout(run)
     feedback_accuracy = accuracy(y_fb, probabilities(model_path, x_fb)) if len(y_fb) else None
     result = Evaluation(
-        holdout=Holdout(**holdout),
+        holdout=holdout,
         confusion_matrix=cm.tolist(),
         classification_report=metrics.classification_table(y_val, y_pred),
         most_confused=metrics.most_confused_pairs(cm),

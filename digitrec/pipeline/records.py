@@ -11,13 +11,39 @@ from typing import Any
 
 from digitrec.data.sources import DataPaths
 from digitrec.evaluation.champion_gate import SliceVerdict
-from digitrec.hardware import Precision
+from digitrec.evaluation.metrics import AccuracySummary
+from digitrec.hardware import POLICIES, Precision
+from digitrec.modeling.profiles import Profile, get_profile
 from digitrec.modeling.training import TrainConfig
 
 
 def plain(record: Any) -> Any:
     """A record as JSON-ready dicts, lists and scalars (paths as strings)."""
     return json.loads(json.dumps(asdict(record), default=str))
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What a training run was asked for: its profile, the overrides of it (None: the
+    profile's own) and the precision chosen for this CPU. With the data, feedback and code
+    they make the training key (pipeline.retraining)."""
+
+    profile: str
+    seed: int = 0
+    epochs: int | None = None  # of the augmented retraining
+    batch_size: int | None = None  # of the augmented retraining
+    validation_fraction: float | None = None
+    cv_folds: int | None = None
+    members: int | None = None
+    precision: str = "float32"  # float32 or bfloat16
+
+    def plan(self, profile: str | None = None) -> Profile:
+        """The profile to train (`profile`, else the one asked for) with these overrides."""
+        overrides = {
+            "augmented_epochs": self.epochs, "validation_fraction": self.validation_fraction,
+            "cv_folds": self.cv_folds, "members": self.members,
+        }  # fmt: skip
+        return get_profile(profile or self.profile, POLICIES[self.precision], **overrides)
 
 
 @dataclass(frozen=True)
@@ -113,24 +139,10 @@ class StageResult:
 
 
 @dataclass(frozen=True)
-class Holdout:
-    """Accuracy on the run's validation split with two 95% intervals."""
-
-    accuracy: float
-    n: int
-    correct: int
-    wilson_low: float
-    wilson_high: float
-    bootstrap_low: float
-    bootstrap_high: float
-    log_loss: float
-
-
-@dataclass(frozen=True)
 class Evaluation:
     """The final model on the validation split: estimates, confusions, per-digit report."""
 
-    holdout: Holdout
+    holdout: AccuracySummary  # on the run's validation split
     confusion_matrix: list[list[int]]
     classification_report: list[dict]
     most_confused: list[dict]
@@ -178,6 +190,18 @@ class Calibration:
     mean_confidence_before: float
     mean_confidence_after: float
     accuracy: float
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """The "not a digit" gate's rendered images, written as one .npz in the run folder (digits,
+    nondigits, held_out: each (n, 28, 28) uint8) for the task that trains the gate, which
+    removes it; and how many of each it holds."""
+
+    path: Path
+    digits: int
+    nondigits: int
+    held_out: int
 
 
 @dataclass(frozen=True)
@@ -259,3 +283,17 @@ class RunSummary:
     champion: bool
     champion_reason: str
     skipped: bool = False  # nothing new to learn: the champion's run is returned, not repeated
+
+
+def run_summary(run_dir: Path, report: str, outcome: TrainingRun) -> RunSummary:
+    """The headline numbers of a finished run, and where its files are."""
+    return RunSummary(
+        run_dir=str(run_dir),
+        report=report,
+        model=outcome.registration.model_path,
+        submission=outcome.submission.path,
+        val_accuracy=outcome.evaluation.holdout.accuracy,
+        hidden_test_accuracy=outcome.submission.hidden_test_accuracy,
+        champion=outcome.registration.promoted,
+        champion_reason=outcome.registration.reason,
+    )

@@ -34,7 +34,7 @@ from digitrec.loop.store import png_pixels
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
 from digitrec.pipeline.feedback import checked_rows
-from digitrec.pipeline.records import Rejection, RunContext, plain
+from digitrec.pipeline.records import GateInputs, Rejection, RunContext, plain
 from digitrec.pipeline.run import load_split, probabilities
 from digitrec.storage import cache_dir, write_json_atomic, write_with
 
@@ -44,19 +44,36 @@ PHOTOGRAPHED = 0.25  # share of each class rendered as phone photos and read bac
 HELD_OUT_NONDIGITS = 2_000
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with training ones
 EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
+GATE_INPUTS = "gate_inputs.npz"  # in the run folder, from rendering until the gate is trained
 
 
 @dataclass(frozen=True)
-class GateInputs:
+class GateImages:
     """What the gate trains on (digits and non-digits, each (n, 28, 28) uint8) and the held-out
-    non-digits it is measured on."""
+    non-digits it is measured on; in memory, never passed between tasks (see GateInputs)."""
 
     digits: np.ndarray
     nondigits: np.ndarray
     held_out: np.ndarray
 
 
-def gate_inputs(run: RunContext, in_child: bool = False) -> GateInputs:
+def prepare_gate_inputs(run: RunContext, in_child: bool = False) -> GateInputs:
+    """Render the gate's images (`gate_images`) and write them, atomically, to the run folder's
+    GATE_INPUTS: what the gate's training step reads."""
+    images = gate_images(run, in_child)
+    path = run.run_dir / GATE_INPUTS
+    arrays = {"digits": images.digits, "nondigits": images.nondigits, "held_out": images.held_out}
+    write_with(path, lambda tmp: np.savez(tmp, **arrays))  # uncompressed: written in 0.1 s
+    return GateInputs(path, len(images.digits), len(images.nondigits), len(images.held_out))
+
+
+def load_gate_images(inputs: GateInputs) -> GateImages:
+    """The images `prepare_gate_inputs` wrote."""
+    with np.load(inputs.path) as stored:
+        return GateImages(stored["digits"], stored["nondigits"], stored["held_out"])
+
+
+def gate_images(run: RunContext, in_child: bool = False) -> GateImages:
     """Render the gate's inputs. Rendering is OpenCV work on one core, so the flow does it while
     the digit models train; every part is cached by content, so a rerun on the same data reads
     it back instead. `in_child`: a child process renders them into the cache first (the flow's
@@ -65,7 +82,7 @@ def gate_inputs(run: RunContext, in_child: bool = False) -> GateInputs:
         render_in_child(run)
     digits, nondigits, held_out = rendered_inputs(run)
     reviewed_digits, reviewed_nondigits = reviewed_examples()  # people's labels weigh in too
-    return GateInputs(
+    return GateImages(
         np.r_[digits, reviewed_digits], np.r_[nondigits, reviewed_nondigits], held_out
     )
 
@@ -113,14 +130,16 @@ def rendered_inputs(run: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Rejection:
     """The gate, its threshold (rejecting at most MAX_DIGITS_REJECTED of validation digits),
-    its held-out rates and ROC, and its LiteRT export."""
+    its held-out rates and ROC, and its LiteRT export. The rendered inputs' file is removed
+    once the gate is exported: every part of it stays in the render cache."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
+    rendered = load_gate_images(inputs)
     started = time.perf_counter()
     train, _, val_idx = load_split(run)
-    gate = train_gate(inputs.digits, inputs.nondigits, seed=run.seed, precision=run.precision)
+    gate = train_gate(rendered.digits, rendered.nondigits, seed=run.seed, precision=run.precision)
     seconds = time.perf_counter() - started
-    held_out = inputs.held_out
+    held_out = rendered.held_out
     val_digits = train.images[val_idx]
     # Each part of the score once per set: the gate's probability, the model's confidence.
     gate_parts = [gate_scores(gate, images) for images in (val_digits, held_out)]
@@ -130,6 +149,7 @@ def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Reje
     )  # (N_val,), (M,)
     threshold = threshold_for(digit_scores)
     export_gate(gate, model_path, held_out[:256])
+    inputs.path.unlink(missing_ok=True)
     truth = np.r_[np.zeros(len(digit_scores)), np.ones(len(other_scores))]
     result = Rejection(
         threshold=threshold,
@@ -137,8 +157,8 @@ def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Reje
         nondigits_rejected=float((other_scores >= threshold).mean()),
         auc=float(roc_auc_score(truth, np.r_[digit_scores, other_scores])),
         train_seconds=round(seconds, 2),
-        digits=len(inputs.digits),
-        nondigits=len(inputs.nondigits),
+        digits=inputs.digits,
+        nondigits=inputs.nondigits,
     )
     write_json_atomic(gate_settings_path(model_path), plain(result))
     # Each part of the score alone, for comparison: the gate, and the model's own doubt.

@@ -3,6 +3,8 @@ cross-validation of the final recipe."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from digitrec.arrays import accuracy
 from digitrec.data.kaggle import load_csv
 from digitrec.data.split import stratified_folds
@@ -60,6 +62,19 @@ def ranked(stages: list[StageResult]) -> list[int]:
     return sorted(range(len(stages)), key=lambda i: -stages[i].val_accuracy)
 
 
+def cv_note(profile: str, folds: int, recipe: TrainConfig) -> str:
+    """The report's line on cross-validation: what it retrains, or why it is off."""
+    if folds >= 2:
+        return (
+            f"Cross-validation retrains the final recipe ({recipe.architecture}, "
+            f"{recipe.epochs} augmented epochs) from scratch on each of {folds} folds."
+        )
+    return (
+        f"Cross-validation is off in the {profile} profile: each fold is another full "
+        "training, over this profile's time budget. Set cv_folds to turn it on."
+    )
+
+
 def cross_validate(
     config: TrainConfig, run: RunContext, folds: int, on_epoch: EpochCallback | None = None
 ) -> CrossValidation:
@@ -71,6 +86,7 @@ def cross_validate(
         probs = predict_proba(result.model, train.images[val_idx])  # (N_fold, 10)
         accuracies.append(accuracy(train.labels[val_idx], probs))
         print(f"fold {fold + 1}/{folds}: accuracy {accuracies[-1]:.4%}")
-    summary = CrossValidation(**cv_summary(accuracies), fold_accuracies=accuracies, recipe=config)
+    folds_seen = asdict(cv_summary(accuracies))
+    summary = CrossValidation(**folds_seen, fold_accuracies=accuracies, recipe=config)
     write_json_atomic(run.run_dir / "cross_validation.json", plain(summary))
     return summary

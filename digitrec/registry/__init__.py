@@ -1,6 +1,7 @@
 """The model registry on MLflow (registered model `digitrec`, alias `champion`) and the local
 verified cache that `predict` reads without importing mlflow."""
 
+from digitrec.registry.records import ModelRecord
 from digitrec.registry.store import (
     champion,
     demote,
@@ -12,6 +13,7 @@ from digitrec.registry.store import (
 )
 
 __all__ = [
+    "ModelRecord",
     "champion",
     "demote",
     "register",

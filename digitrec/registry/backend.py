@@ -5,15 +5,15 @@ stays cheap and the predict path never loads it."""
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from digitrec.registry.records import ALIAS, RUN_TAG  # noqa: F401  (read as backend.*)
 from digitrec.storage import home
 
 if TYPE_CHECKING:
@@ -21,11 +21,8 @@ if TYPE_CHECKING:
 
 MODEL_NAME = "digitrec"
 EXPERIMENT = "digitrec"
-ALIAS = "champion"
-RUN_TAG = "digitrec.run_id"  # the run folder's name, on MLflow runs and model versions
 MODEL_ARTIFACT = "model"  # the MLflow Keras model (MLmodel, signature, data/model.keras)
 FILES_ARTIFACT = "files"  # the run folder's model.keras and sidecars, byte for byte
-NUMBERS = ("val_accuracy", "hidden_test_accuracy")
 
 
 def mlflow_dir() -> Path:
@@ -92,32 +89,6 @@ def registry_lock() -> Iterator[None]:
     with open(path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
-
-
-def version_tags(record: dict) -> dict[str, str]:
-    """A registry record as MLflow tags (strings); dicts as JSON."""
-    tags = {}
-    for key, value in record.items():
-        if key in ("model_path", "mlflow_run_id") or value is None:
-            continue
-        name = RUN_TAG if key == "run_id" else key
-        tags[name] = json.dumps(value) if isinstance(value, dict | list) else str(value)
-    return tags
-
-
-def record_from_tags(tags: dict[str, str]) -> dict[str, Any]:
-    """Version tags back to a registry record (numbers and JSON decoded)."""
-    record: dict[str, Any] = {}
-    for key, value in tags.items():
-        name = "run_id" if key == RUN_TAG else key
-        if key in NUMBERS:
-            record[name] = float(value)
-        elif value.startswith(("{", "[")):
-            record[name] = json.loads(value)
-        else:
-            record[name] = value
-    record.setdefault("hidden_test_accuracy", None)
-    return record
 
 
 def log_model(mlflow_client: MlflowClient, run_id: str, model_path: Path, files: list[Path]) -> str:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+from digitrec.registry.records import ModelRecord
 from digitrec.storage import home, models_dir, sha256_file, write_json_atomic
 
 MANIFEST = "manifest.json"
@@ -35,8 +37,10 @@ def sidecars(model_path: Path) -> list[Path]:
     return [p for p in found if p.is_file()] + ([export] if export.is_file() else [])
 
 
-def fill_cache(version: int | str, model_path: Path, record: dict) -> dict:
-    """Copy a model and its sidecars into the version's cache folder; write its manifest."""
+def fill_cache(version: int | str, model_path: Path, record: ModelRecord) -> dict:
+    """Copy a model and its sidecars into the version's cache folder; write its manifest (the
+    record without its local path, plus the version, the model's file name and every file's
+    size and sha256)."""
     folder = version_dir(version)
     tmp = folder.with_name(f".{folder.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -46,7 +50,8 @@ def fill_cache(version: int | str, model_path: Path, record: dict) -> dict:
     stamp = os.stat(tmp / model_path.name).st_mtime
     for copied in tmp.iterdir():  # exports stay "current": never older than the .keras file
         os.utime(copied, (stamp, stamp))
-    manifest = dict(record, version=int(version), model_file=model_path.name)
+    stored = replace(record, model_path=None, version=int(version)).to_dict()
+    manifest = dict(stored, model_file=model_path.name)
     manifest["files"] = {
         p.name: {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in sorted(tmp.iterdir())
     }
@@ -100,10 +105,7 @@ def verified_model(manifest: dict) -> Path:
     return folder / manifest["model_file"]
 
 
-def public_record(manifest: dict) -> dict:
+def public_record(manifest: dict) -> ModelRecord:
     """The champion/version record callers see: metrics plus an absolute local model_path."""
-    record = {k: v for k, v in manifest.items() if k not in ("files", "folder", "model_file")}
-    for key in ("val_accuracy", "hidden_test_accuracy", "profile", "architecture"):
-        record.setdefault(key, None)
-    record["model_path"] = str(version_dir(manifest["version"]) / manifest["model_file"])
-    return record
+    local = str(version_dir(manifest["version"]) / manifest["model_file"])
+    return replace(ModelRecord.from_dict(manifest), model_path=local)

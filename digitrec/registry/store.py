@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import digitrec.registry.backend as backend
 import digitrec.registry.cache as cache
+from digitrec.registry.records import ModelRecord
 from digitrec.storage import runs_dir
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-Judge = Callable[[dict | None], tuple[bool, str]]  # current champion record -> (promote, why)
+Judge = Callable[[ModelRecord | None], tuple[bool, str]]  # current champion -> (promote, why)
 
 
 def registry_path() -> Path:
@@ -24,20 +26,25 @@ def registry_path() -> Path:
     return cache.champion_path()
 
 
-def champion() -> dict | None:
+def champion() -> ModelRecord | None:
     """The champion's record (model_path local and absolute), or None before any promotion."""
     manifest = cache.read_champion()
-    return None if manifest is None else cache.public_record(manifest)
+    return None if manifest is None else champion_record(manifest)
 
 
-def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
-    """Make record['model_path'] (with its sidecars) a new version; move `champion` to it when
+def champion_record(manifest: dict) -> ModelRecord:
+    """The champion's cached manifest as a record carrying its alias."""
+    return replace(cache.public_record(manifest), aliases=(backend.ALIAS,))
+
+
+def register(record: ModelRecord, promote: bool, judge: Judge | None = None) -> ModelRecord:
+    """Make record.model_path (with its sidecars) a new version; move `champion` to it when
     `promote` and `judge` (given the current champion, under the lock) agrees. Returns the
-    record with version, promoted, reason and previous_champion."""
+    record with version, promoted, decision and previous_champion."""
     for key in ("run_id", "model_path"):
-        if key not in record:
+        if not getattr(record, key):
             raise ValueError(f"registry record lacks {key!r}")
-    model_path = Path(record["model_path"])
+    model_path = Path(record.model_path)
     if not model_path.is_file():
         raise FileNotFoundError(f"{model_path}: model file not found")
     mlflow_client = backend.client()
@@ -55,15 +62,15 @@ def register(record: dict, promote: bool, judge: Judge | None = None) -> dict:
         promoted, reason = set_alias(mlflow_client, version, reason) if earned else (False, reason)
         tags = {"promoted": str(promoted).lower(), "decision": reason}
         if current is not None:
-            tags["previous_champion"] = str(current["version"])
+            tags["previous_champion"] = str(current.version)
         for key, value in tags.items():
             mlflow_client.set_model_version_tag(backend.MODEL_NAME, version, key, value)
-        manifest = cache.fill_cache(version, model_path, dict(record_of(record), version=version))
+        manifest = cache.fill_cache(version, model_path, replace(record, version=int(version)))
         if promoted:
             cache.set_champion(manifest)
-    previous = None if current is None else current["version"]
-    return dict(record, version=int(version), promoted=promoted, reason=reason,
-                previous_champion=previous)  # fmt: skip
+    previous = None if current is None else current.version
+    return replace(record, version=int(version), promoted=promoted, decision=reason,
+                   previous_champion=previous)  # fmt: skip
 
 
 def demote(version: int, previous: int | None, why: str) -> bool:
@@ -92,30 +99,25 @@ def demote(version: int, previous: int | None, why: str) -> bool:
     return True
 
 
-def add_version(mlflow_client: MlflowClient, record: dict, model_path: Path) -> str:
+def add_version(mlflow_client: MlflowClient, record: ModelRecord, model_path: Path) -> str:
     """Log the model into its MLflow run (a new one unless record names one); a new version."""
     backend.ensure_model(mlflow_client)
-    run_id = record.get("mlflow_run_id")
+    run_id = record.mlflow_run_id
     new_run = run_id is None
     if new_run:
         run_id = mlflow_client.create_run(
             backend.experiment_id(mlflow_client),
-            run_name=record["run_id"],
-            tags={backend.RUN_TAG: record["run_id"]},
+            run_name=record.run_id,
+            tags={backend.RUN_TAG: record.run_id},
         ).info.run_id
     files = [model_path, *cache.sidecars(model_path)]
     source = backend.log_model(mlflow_client, run_id, model_path, files)
     version = mlflow_client.create_model_version(
-        backend.MODEL_NAME, source, run_id=run_id, tags=backend.version_tags(record_of(record))
+        backend.MODEL_NAME, source, run_id=run_id, tags=record.to_tags()
     ).version
     if new_run:
         mlflow_client.set_terminated(run_id)
     return str(version)
-
-
-def record_of(record: dict) -> dict:
-    """What a version carries: the record without its local path."""
-    return {k: v for k, v in record.items() if k != "model_path"}
 
 
 def set_alias(mlflow_client: MlflowClient, version: str, reason: str) -> tuple[bool, str]:
@@ -130,7 +132,7 @@ def set_alias(mlflow_client: MlflowClient, version: str, reason: str) -> tuple[b
     return True, reason
 
 
-def current_champion(mlflow_client: MlflowClient) -> dict | None:
+def current_champion(mlflow_client: MlflowClient) -> ModelRecord | None:
     """The champion per MLflow (cached locally, model_path set), or None."""
     from mlflow.exceptions import MlflowException
 
@@ -138,7 +140,7 @@ def current_champion(mlflow_client: MlflowClient) -> dict | None:
         found = mlflow_client.get_model_version_by_alias(backend.MODEL_NAME, backend.ALIAS)
     except MlflowException:
         return None
-    return cache.public_record(cached(found))
+    return champion_record(cached(found))
 
 
 def cached(model_version) -> dict:
@@ -146,7 +148,7 @@ def cached(model_version) -> dict:
     manifest = cache.cached_version(model_version.version)
     if manifest is not None:
         return manifest
-    record = dict(backend.record_from_tags(model_version.tags), version=model_version.version)
+    record = replace(ModelRecord.from_tags(model_version.tags), version=int(model_version.version))
     with tempfile.TemporaryDirectory(prefix="digitrec-download-") as tmp:
         folder = backend.download_files(model_version.run_id, Path(tmp))
         model = next(folder.glob("*.keras"), None)
@@ -155,7 +157,7 @@ def cached(model_version) -> dict:
         return cache.fill_cache(model_version.version, model, record)
 
 
-def sync() -> dict | None:
+def sync() -> ModelRecord | None:
     """Refresh champion.json (and the cache) from MLflow's alias: after another machine
     promoted, or to repair a corrupt cached file. Returns the champion record or None."""
     from mlflow.exceptions import MlflowException
@@ -169,23 +171,23 @@ def sync() -> dict | None:
         cache.version_dir(found.version).joinpath(cache.MANIFEST).unlink(missing_ok=True)
         manifest = cached(found)
         cache.set_champion(manifest)
-    return cache.public_record(manifest)
+    return champion_record(manifest)
 
 
-def versions() -> list[dict]:
+def versions() -> list[ModelRecord]:
     """Every version of `digitrec`, oldest first, as records with version and aliases."""
     mlflow_client = backend.client()
     found = mlflow_client.search_model_versions(f"name='{backend.MODEL_NAME}'")
     rows = [
-        dict(
-            backend.record_from_tags(v.tags),
+        replace(
+            ModelRecord.from_tags(v.tags),
             version=int(v.version),
-            aliases=list(v.aliases),
+            aliases=tuple(v.aliases),
             mlflow_run_id=v.run_id,
         )  # fmt: skip
         for v in found
     ]
-    return sorted(rows, key=lambda r: r["version"])
+    return sorted(rows, key=lambda r: r.version)
 
 
 def resolve_model(ref: str = "champion") -> Path:
