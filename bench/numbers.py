@@ -33,10 +33,13 @@ from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 from digitrec.data.numbers import SPACINGS, sample_numbers  # noqa: E402
 from digitrec.data.photos import photo_like  # noqa: E402
 from digitrec.hardware import this_cpu  # noqa: E402
-from digitrec.inference.numbers import read_number  # noqa: E402
+from digitrec.inference.numbers import read_number, read_written  # noqa: E402
 from digitrec.inference.segment import read_digits  # noqa: E402
 
 SEED = 20_261_207
+# How digits are found: one per group of ink, the cut search, or the number reader (the cuts'
+# single-digit check first: a group read whole with near certainty stays one digit).
+WAYS = ("groups", "cuts", "reader", "reader+digits")
 MNIST_TEST_START = 60_000  # MNIST's original test split starts here in the embedded arrays
 
 
@@ -86,11 +89,21 @@ def edit_distance(a: str, b: str) -> int:
     return row[-1]
 
 
-def read(gray: np.ndarray, predictor, cut: bool) -> tuple[str, float]:
-    """(digits read, seconds): the image's digits found, then one model call on them."""
+def read(gray: np.ndarray, predictor, way: str, reader=None) -> tuple[str, float]:
+    """(digits read, seconds): the image's digits found one of the WAYS, then (unless the number
+    reader read them) one digit-model call on them."""
     started = time.perf_counter()
-    pieces = read_number(gray, predictor) if cut else read_digits(gray)
-    digits = predictor(model_input(np.stack(pieces))).argmax(axis=1)  # (k,)
+    if way.startswith("reader"):
+        found = read_written(gray, predictor, reader)
+        pieces, probabilities = found.images, found.probabilities
+        if probabilities is not None and way == "reader+digits":  # both models' average
+            probabilities = (probabilities + predictor(model_input(np.stack(pieces)))) / 2
+    else:
+        pieces = read_number(gray, predictor) if way == "cuts" else read_digits(gray)
+        probabilities = None
+    if probabilities is None:
+        probabilities = predictor(model_input(np.stack(pieces)))  # (k, 10)
+    digits = probabilities.argmax(axis=1)  # (k,)
     return "".join(str(int(d)) for d in digits), time.perf_counter() - started
 
 
@@ -105,7 +118,7 @@ def score(truths: list[str], reads: list[tuple[str, float]]) -> dict:
     }
 
 
-def measure_numbers(predictor, images, labels, args) -> list[dict]:
+def measure_numbers(predictor, reader, images, labels, args) -> list[dict]:
     """One row per render, spacing and length: before and after on the same numbers."""
     rows = []
     for render in args.renders:
@@ -118,21 +131,23 @@ def measure_numbers(predictor, images, labels, args) -> list[dict]:
                     )
                 )
                 truths = [number.digits for number in made]
-                before = score(truths, [read(n.image, predictor, False) for n in made])
-                after = score(truths, [read(n.image, predictor, True) for n in made])
+                before = score(
+                    truths, [read(n.image, predictor, args.before, reader) for n in made]
+                )
+                after = score(truths, [read(n.image, predictor, args.after, reader) for n in made])
                 rows.append(dict(render=render, spacing=spacing, length=length, n=len(made)))
                 rows[-1].update(before=before, after=after)
                 print(row_line(rows[-1]), flush=True)
     return rows
 
 
-def measure_singles(predictor, images, labels, count: int) -> dict:
+def measure_singles(predictor, reader, images, labels, args) -> dict:
     """Single photo-like digits: the share read as one right digit, before and after."""
     rng = np.random.default_rng(SEED)
-    photos = [photo_like(image, rng) for image in images[:count]]
-    truths = [str(int(label)) for label in labels[:count]]
-    before = score(truths, [read(photo, predictor, False) for photo in photos])
-    after = score(truths, [read(photo, predictor, True) for photo in photos])
+    photos = [photo_like(image, rng) for image in images[: args.singles]]
+    truths = [str(int(label)) for label in labels[: args.singles]]
+    before = score(truths, [read(photo, predictor, args.before, reader) for photo in photos])
+    after = score(truths, [read(photo, predictor, args.after, reader) for photo in photos])
     return {"n": len(photos), "before": before, "after": after}
 
 
@@ -171,24 +186,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spacings", nargs="+", default=list(SPACINGS), choices=list(SPACINGS))
     parser.add_argument("--renders", nargs="+", default=["photo", "canvas"])
     parser.add_argument("--singles", type=int, default=2000, help="single digits to read")
+    parser.add_argument("--before", default="cuts", choices=WAYS, help="the way compared ...")
+    parser.add_argument("--after", default="reader", choices=WAYS, help="... with this one")
+    parser.add_argument("--reader", type=Path, help="a number_reader.keras (default: the model's)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    from digitrec.inference.number_reader import load_line_predictor
     from digitrec.inference.runtimes import load_predictor
 
     model = args.model or default_model()
     predictor, runtime = load_predictor(model, args.runtime)
+    reader = (
+        load_line_predictor(args.reader or model) if "reader" in (args.before, args.after) else None
+    )
+    if reader is None and "reader" in (args.before, args.after):
+        raise SystemExit(f"no number reader beside {args.reader or model}")
     images, labels = held_back_test_rows()
     print(f"CPU: {this_cpu().describe()}\nmodel: {model} ({runtime}); digits: {len(labels)} rows")
     sides = " | ".join(f"{side} exact | count | per-digit | ms" for side in ("before", "after"))
     print(f"| render | spacing | length | n | {sides} |")
     print("|" + " --- |" * 4 + " ---: |" * 8)
-    rows = measure_numbers(predictor, images, labels, args)
+    rows = measure_numbers(predictor, reader, images, labels, args)
     print("\n".join(["", "pooled over lengths:", *summary(rows)]))
-    singles = measure_singles(predictor, images, labels, args.singles) if args.singles else None
+    singles = measure_singles(predictor, reader, images, labels, args) if args.singles else None
     if singles is not None:
         b, a = singles["before"], singles["after"]
         print(f"\nsingle photo-like digits (n={singles['n']}), before / after:")

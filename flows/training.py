@@ -1,5 +1,6 @@
 """The `train` flow: validate -> visualize -> baseline -> optimize -> augment -> export ->
-calibrate -> not-a-digit gate -> evaluate -> submit -> register -> report -> track (MLflow).
+calibrate -> not-a-digit gate -> number reader -> evaluate -> submit -> register -> report ->
+track (MLflow).
 Each step is a task that leaves files in the run folder and passes typed records (paths, small
 values) to the next."""
 
@@ -28,14 +29,15 @@ from digitrec.pipeline.records import (
     StageResult,
     TrainingRun,
     TrainingSettings,
-    run_summary,
 )
+from digitrec.pipeline.report import run_summary
 from digitrec.pipeline.training import cv_note, ranked
 from flows.ensemble import train_ensemble
 from tasks.calibration import calibrate_model
 from tasks.data import prepare_data, use_feedback, validate_data, visualize_data
 from tasks.evaluation import evaluate_model
 from tasks.export import export_model
+from tasks.numbers import read_numbers
 from tasks.registration import register_model
 from tasks.rejection import prepare_gate, train_rejector
 from tasks.report import publish_report
@@ -154,6 +156,7 @@ def train(
     model = export_model(final=final, run=run)
     calibration = calibrate_model(model_path=model.model_path, run=run)  # later scores use it
     rejection = train_rejector(model_path=model.model_path, run=run, inputs=gate_inputs)
+    numbers = read_numbers(model_path=model.model_path, run=run, steps=plan.reader_steps)
     evaluation = evaluate_model(
         model_path=model.model_path, run=run, stages=stages,
         bootstrap_resamples=plan.bootstrap_resamples,
@@ -174,6 +177,7 @@ def train(
             calibration=calibration, rejection=rejection, evaluation=evaluation,
             cross_validation=cv, cv_note=cv_note(profile, plan.cv_folds, cv_recipe),
             submission=submission, registration=registration, precision=chosen,
+            numbers=numbers,
         )  # fmt: skip
         report = publish_report(run_dir=run_dir, outcome=outcome)
         track_run(mlflow_run_id=registration.mlflow_run_id, run_dir=run_dir, outcome=outcome)

@@ -19,6 +19,8 @@ os.environ["PREFECT_HOME"] = str(_SESSION_DIR / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.pop("PREFECT_API_URL", None)
+# A train flow trains no number reader (minutes) unless a test asks for one with a few steps.
+os.environ["DIGITREC_READER_STEPS"] = "0"
 
 from digitrec.constants import PIXEL_COLUMNS, TRAIN_COLUMNS  # noqa: E402
 from digitrec.data.embedded import load_mnist_arrays  # noqa: E402

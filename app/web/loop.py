@@ -19,12 +19,14 @@ SOURCE = "app"
 
 @dataclass(frozen=True)
 class FeedbackFields:
-    """A checked "that's wrong" request: which reading, which of its digits, the right label."""
+    """A checked "that's wrong" request: which reading, which of its digits and the right
+    label, or (`number`) the right digits of the whole number, one per digit read."""
 
     prediction_id: str
     piece: int
     label: str
     reviewer: str
+    number: str | None = None
 
 
 class LogWriter:
@@ -99,32 +101,52 @@ def feedback_fields(body: bytes) -> FeedbackFields:
         raise InputError(400, f"feedback must be JSON ({error})") from error
     if not isinstance(data, dict):
         raise InputError(400, "feedback must be a JSON object")
+    reviewer = "".join(c for c in str(data.get("reviewer") or "") if c.isprintable()).strip()
+    reviewer = reviewer[: feedback.MAX_TEXT] or "anonymous"
+    if data.get("number") is not None:
+        number = str(data["number"]).strip()
+        if not number.isdigit() or not number.isascii() or len(number) > 64:
+            raise InputError(400, f"number must be 1-64 digits 0-9, got {number[:20]!r}")
+        return FeedbackFields(str(data.get("prediction_id", "")), 0, number, reviewer, number)
     label, piece = str(data.get("label", "")), data.get("piece", 0)
     if label not in feedback.LABELS:
         raise InputError(400, f"label must be 0-9 or {feedback.NOT_A_DIGIT!r}, got {label[:20]!r}")
     if not isinstance(piece, int) or isinstance(piece, bool) or not 0 <= piece < 64:
         raise InputError(400, "piece must be the index of a digit in the prediction")
-    reviewer = "".join(c for c in str(data.get("reviewer") or "") if c.isprintable()).strip()
-    reviewer = reviewer[: feedback.MAX_TEXT] or "anonymous"
     return FeedbackFields(str(data.get("prediction_id", "")), piece, label, reviewer)
 
 
 def add_feedback(reading: Reading, fields: FeedbackFields) -> dict:
-    """Store one feedback row for the chosen digit of a reading; the row, and whether it is new
-    (the same image with the same label is stored once)."""
+    """Store the feedback rows of a "that's wrong": one for the chosen digit, or one per digit
+    of a corrected number (each digit's image with its right label). The first row, how many
+    rows are new (the same image with the same label is stored once), and every row."""
+    if fields.number is not None and len(fields.number) != len(reading.images):
+        raise InputError(
+            400,
+            f"the model read {len(reading.images)} digit(s) here; give a number of that many "
+            f"digits, or correct one digit at a time",
+        )
     if fields.piece >= len(reading.images):
         raise InputError(400, f"piece {fields.piece}: the prediction has {len(reading.images)}")
-    digit = reading.pieces[fields.piece].digit
-    row = feedback.FeedbackRow.new(
-        fields.label,
-        reading.images[fields.piece],  # (28, 28) uint8, what the model saw
-        SOURCE,
-        fields.reviewer,
-        prediction_id=fields.prediction_id,
-        predicted=feedback.NOT_A_DIGIT if reading.prediction.rejected else str(digit),
-    )
+    chosen = list(enumerate(fields.number)) if fields.number else [(fields.piece, fields.label)]
+    rows = [
+        feedback.FeedbackRow.new(
+            label,
+            reading.images[piece],  # (28, 28) uint8, what the model saw
+            SOURCE,
+            fields.reviewer,
+            prediction_id=fields.prediction_id,
+            predicted=(
+                feedback.NOT_A_DIGIT
+                if reading.prediction.rejected
+                else str(reading.pieces[piece].digit)
+            ),
+        )
+        for piece, label in chosen
+    ]
     try:
-        added = feedback.add([row])
+        added = feedback.add(rows)
     except ValueError as error:
         raise InputError(400, str(error)) from error
-    return {**dataclasses.asdict(row), "added": bool(added)}
+    stored = [dataclasses.asdict(row) for row in rows]
+    return {**stored[0], "label": fields.label, "added": len(added), "rows": stored}

@@ -14,10 +14,11 @@ import numpy as np
 
 from digitrec import registry
 from digitrec.arrays import model_input
+from digitrec.inference.number_reader import LinePredictor, load_line_predictor
+from digitrec.inference.numbers import read_written
 from digitrec.inference.prediction import Prediction, digit_prediction, number_prediction
 from digitrec.inference.rejection import Gate, load_gate, verdict
 from digitrec.inference.runtimes import Predictor, load_predictor
-from digitrec.inference.segment import read_digits
 from digitrec.registry import ModelRecord
 
 CHECK_EVERY_S = 1.0
@@ -27,13 +28,15 @@ MAX_SIDE = 1024  # photos are read at most this long a side: a digit needs far l
 
 @dataclass(frozen=True)
 class Loaded:
-    """One model as served: its identity, predictor and gate (None for a model without one)."""
+    """One model as served: its identity, predictor, gate and number reader (None for a model
+    without one)."""
 
     run_id: str
     path: Path
     record: ModelRecord
     predictor: Predictor
     gate: Gate | None
+    numbers: LinePredictor | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,12 @@ class Champion:
         """Predict one drawing or photo: a digit, or a number when it splits into several."""
         model = self.current()
         gray = shrink(gray)  # (H, W), longer side <= MAX_SIDE
-        images = np.stack(read_digits(gray))  # (k, 28, 28)
         with self.run_lock:
-            probabilities = model.predictor(model_input(images))  # (k, 10)
+            found = read_written(gray, model.predictor, model.numbers)
+            images = np.stack(found.images)  # (k, 28, 28)
+            probabilities = found.probabilities  # (k, 10) when the number reader read them
+            if probabilities is None:
+                probabilities = model.predictor(model_input(images))
             gate = model.gate
             scores = None if gate is None else gate.score(images, probabilities.max(1))  # (k,)
         per_piece = [digit_prediction(name, row, top_k) for row in probabilities]
@@ -114,4 +120,6 @@ def load(ref: str) -> Loaded:
     path = Path(record.model_path) if record else registry.resolve_model(ref)
     record = record or ModelRecord(run_id=path.parent.name, model_path=str(path))
     predictor, _ = load_predictor(path)
-    return Loaded(record.run_id, path, record, predictor, load_gate(path))
+    return Loaded(
+        record.run_id, path, record, predictor, load_gate(path), load_line_predictor(path)
+    )

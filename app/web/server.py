@@ -118,7 +118,7 @@ def create_app(model: str = "champion") -> FastAPI:
             raise InputError(404, "unknown or expired prediction id: predict again")
         row = await run_in_threadpool(loop.add_feedback, reading, fields)
         if row["added"]:
-            announcer.submit(loop.announce, 1)
+            announcer.submit(loop.announce, row["added"])
         return JSONResponse(row, 201)
 
     @app.get("/api/recent")

@@ -14,6 +14,7 @@ import numpy as np
 from digitrec.arrays import model_input
 from digitrec.inference import cuts
 from digitrec.inference.files import ImageError
+from digitrec.inference.number_reader import LinePredictor, NumberRead, read_ink
 from digitrec.inference.preprocess import DIGIT_BOX, centre_digit, ink_layer, mask_near
 from digitrec.inference.segment import digit_groups, read_groups
 
@@ -32,6 +33,27 @@ class Candidates:
     ratios: np.ndarray  # (n,) each span's ink width over its ink height
     heights: np.ndarray  # (n,) each span's ink height over the group's
     whole: int  # the index of the span that is the whole group
+
+
+def read_written(
+    gray: np.ndarray, predictor: Predictor | None, reader: LinePredictor | None
+) -> NumberRead:
+    """The digits written in an image. One group of ink that the digit model reads whole with
+    near certainty (or that is not wide enough to hold two digits) is one digit, the very image
+    `segment` gives (its probabilities: None, the digit model reads it); anything else is read
+    by the number reader when the run has one, else cut by `read_number`. Without the digit
+    model: one digit per group of ink."""
+    ink, mask = ink_layer(gray)  # (H, W) uint8, (H, W) bool
+    groups = digit_groups(mask)
+    plain = read_groups(ink, mask, groups, gray.shape)
+    if predictor is None:
+        return NumberRead(plain, None)
+    if len(groups) == 1 and not doubtful_groups(groups, plain, predictor):
+        return NumberRead(plain, None)
+    if reader is None:
+        return NumberRead(read_number(gray, predictor), None)
+    read = read_ink(ink * mask_near(mask, gray.shape), reader)
+    return read if read.images else NumberRead(plain, None)
 
 
 def read_number(gray: np.ndarray, predictor: Cut) -> list[np.ndarray]:

@@ -1,11 +1,10 @@
 """Predict digits for image files, folders and Kaggle-format CSVs with a saved Keras model.
 
 Every input yields one `Prediction`; a bad input yields one with `error` set and never stops the
-others. An image holding a written number (several digits side by side) is read as a string:
-`digits` is e.g. "2026", `digit_confidences` the per-digit confidences, `confidence` their product
-(the chance that the whole string is right if the digits are independent), `digit`/`name` None
-and `top_k` empty. A single digit fills `digit`, `name`, `confidence` and `top_k`, with `digits`
-and `digit_confidences` None.
+others. An image holding a written number is read as a string (`digitrec.inference.numbers`):
+`digits` is e.g. "2026", `digit_confidences` the per-digit confidences, `confidence` their
+product, `digit`/`name` None and `top_k` empty. A single digit fills `digit`, `name`,
+`confidence` and `top_k`, with `digits` and `digit_confidences` None.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from digitrec.arrays import model_input
 from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.inference.files import ImageError, decode_image, encode_png, read_image
 from digitrec.inference.inputs import InputItem, expand_inputs
-from digitrec.inference.numbers import Cut, read_number
+from digitrec.inference.number_reader import LinePredictor, load_line_predictor
+from digitrec.inference.numbers import Predictor, read_written
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import Gate, load_gate, verdict
 from digitrec.storage import write_bytes_atomic, write_text_atomic
@@ -34,7 +34,8 @@ LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is fl
 DEFAULT_TOP_K = 3
 PROGRESS_CHUNK = 1024  # inputs per batched model call when a caller follows the progress
 Progress = Callable[[int, int], None]  # (inputs done, inputs in all)
-Prepared = tuple[list[np.ndarray], bool, str | None]  # an input's images, read as a number?, error
+# An input's images, read as a number?, error, the number reader's (k, 10) rows (None: none)
+Prepared = tuple[list[np.ndarray], bool, str | None, np.ndarray | None]
 CSV_COLUMNS = (
     "input",
     "digit",
@@ -78,21 +79,6 @@ class Readings:
     seen: list[list[np.ndarray]]
 
 
-def predict_inputs(
-    model_path: Path | str,
-    inputs: Sequence[str | Path] | str | Path,
-    top_k: int = DEFAULT_TOP_K,
-    save_preprocessed_to: Path | str | None = None,
-    multi_digit: bool | None = None,
-    runtime: str = "auto",
-    roots: Sequence[Path] | None = None,
-) -> list[Prediction]:
-    """Predict every input (see `read_inputs`); the predictions alone."""
-    return read_inputs(
-        model_path, inputs, top_k, save_preprocessed_to, multi_digit, runtime, roots
-    ).predictions
-
-
 def read_inputs(
     model_path: Path | str,
     inputs: Sequence[str | Path] | str | Path,
@@ -131,11 +117,11 @@ def read_inputs(
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
         prepared = [  # the model scores where touching digits may be cut (loaded if needed)
-            prepare(item, start + i, multi_digit, save_dir, lambda x: reader.predictor(x))
+            prepare(item, start + i, multi_digit, save_dir, reader.predictor, reader.numbers)
             for i, item in enumerate(chunk)
         ]
         predictions += reader.read(chunk, prepared, top_k)
-        seen += [images for images, _, _ in prepared]
+        seen += [images for images, *_ in prepared]
         report(start + len(chunk), len(items))
     return Readings(predictions, seen)
 
@@ -154,6 +140,11 @@ class Reader:
         return load_predictor(self.model_path, self.runtime)[0]
 
     @cached_property
+    def numbers(self) -> LinePredictor | None:
+        """The run's number reader (None: none, numbers are cut instead)."""
+        return load_line_predictor(self.model_path)
+
+    @cached_property
     def gate(self) -> Gate | None:
         return load_gate(self.model_path) if self.model_path.suffix == ".keras" else None
 
@@ -161,8 +152,13 @@ class Reader:
         self, items: list[InputItem], prepared: list[Prepared], top_k: int
     ) -> list[Prediction]:
         """One batched model (and gate) call for these inputs' images; a prediction per input."""
-        batch = [image for images, _, _ in prepared for image in images]
+        batch = [image for images, *_ in prepared for image in images]
         probabilities = self.probabilities(batch)  # (M, 10)
+        start = 0
+        for images, _, _, read in prepared:  # digits the number reader read keep its rows
+            if read is not None:
+                probabilities[start : start + len(images)] = read
+            start += len(images)
         gate = self.gate
         if gate is not None and batch:
             scores = gate.score(np.stack(batch), probabilities.max(1))  # (M,)
@@ -186,22 +182,29 @@ class Reader:
 
 
 def prepare(
-    item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None, cut: Cut = None
-) -> Prepared:
-    """(28x28 images for the model, read as a number?, error) for one input."""
+    item: InputItem, index: int, multi_digit: bool | None, save_dir: Path | None,
+    predictor: Predictor | None = None, numbers: LinePredictor | None = None,
+) -> Prepared:  # fmt: skip
+    """(28x28 images for the model, read as a number?, error, the number reader's rows) for
+    one input. `predictor` (the digit model) tells a single digit from a number; without it,
+    one digit per group of ink; `numbers` reads a number when the run has a reader."""
     if item.error is not None:
-        return [], False, item.error
+        return [], False, item.error, None
     if item.pixels is not None:
-        return [item.pixels], bool(multi_digit), None
+        return [item.pixels], bool(multi_digit), None, None
     try:
         gray = read_image(item.path) if item.data is None else decode_image(item.data, item.name)
-        images = read_number(gray, cut) if multi_digit is not False else [to_mnist(gray)]
+        if multi_digit is False:
+            images, read = [to_mnist(gray)], None
+        else:
+            found = read_written(gray, predictor, numbers)
+            images, read = found.images, found.probabilities
         for j, image in enumerate(images):
             if (path := saved_name(save_dir, index, item, j, len(images))) is not None:
                 write_bytes_atomic(path, encode_png(image))
     except (ImageError, OSError, cv2.error) as error:
-        return [], False, str(error)
-    return images, multi_digit is True or len(images) > 1, None
+        return [], False, str(error), None
+    return images, multi_digit is True or len(images) > 1, None, read
 
 
 def saved_name(save_dir: Path | None, index: int, item: InputItem, piece: int, pieces: int):
@@ -223,7 +226,7 @@ def assemble(
 ) -> Iterable[Prediction]:
     """Hand each input its rows of the batched probabilities (and gate scores), in order."""
     start = 0
-    for item, (images, as_number, error) in zip(items, prepared, strict=True):
+    for item, (images, as_number, error, _) in zip(items, prepared, strict=True):
         if error is not None:
             yield Prediction(item.name, error=error)
             continue

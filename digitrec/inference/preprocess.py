@@ -177,10 +177,11 @@ def scale_to_box(box: np.ndarray, side: int = DIGIT_BOX) -> np.ndarray:
     )
 
 
-def match_strokes(box: np.ndarray) -> np.ndarray:
+def match_strokes(box: np.ndarray, side: int | None = None) -> np.ndarray:
     """Bring a pen's strokes toward MNIST's relative width so they survive scaling and look
-    like the training digits: dilate a fine pen's, erode a marker's."""
-    side = max(box.shape)
+    like the training digits: dilate a fine pen's, erode a marker's. Widths are relative to
+    `side`: the box's longer side for a digit, its height for a line of digits."""
+    side = max(box.shape) if side is None else side
     if side < 2 * DIGIT_BOX:
         return box
     width = stroke_width(box)

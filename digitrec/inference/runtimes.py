@@ -122,12 +122,13 @@ def litert_predictor(path: Path) -> Predictor:
     interpreter = Interpreter(str(path), num_threads=os.cpu_count() or 1)
     input_index = interpreter.get_input_details()[0]["index"]
     output = interpreter.get_output_details()[0]
-    output_index, width = output["index"], int(output["shape"][-1])  # 10 for digit models
+    output_index = output["index"]
+    tail = tuple(int(d) for d in output["shape"][1:])  # (10,) for digit models
     shape = None
 
     def predict(batch: np.ndarray) -> np.ndarray:
         nonlocal shape
-        out = np.empty((len(batch), width), np.float32)
+        out = np.empty((len(batch), *tail), np.float32)
         for start in range(0, len(batch), CHUNK):
             chunk = np.ascontiguousarray(batch[start : start + CHUNK], dtype=np.float32)
             if chunk.shape != shape:
@@ -150,6 +151,14 @@ def keras_predictor(path: Path) -> Predictor:
     expected = (None, *IMAGE_SHAPE)
     if tuple(model.input_shape) != expected:
         raise ValueError(f"{path}: model input is {model.input_shape}, expected {expected}")
+    return lambda batch: np.asarray(model.predict(batch, batch_size=CHUNK, verbose=0))
+
+
+def keras_line_predictor(path: Path) -> Predictor:
+    """A number reader's .keras file (imports TensorFlow): lines in, per-step classes out."""
+    import keras
+
+    model = keras.saving.load_model(path, compile=False)
     return lambda batch: np.asarray(model.predict(batch, batch_size=CHUNK, verbose=0))
 
 

@@ -33,6 +33,9 @@ class Profile:
     # Continue from the champion for epochs x this many steps instead of training from scratch
     # (None: from scratch, through the baseline and the candidates).
     adapt_steps: int | None = None
+    # The number reader (digitrec.modeling.number_reader), trained only when the champion has
+    # none to carry over: steps of 64 synthetic numbers, each seen about four times.
+    reader_steps: int = 1500
 
 
 SHORT = 2  # epochs each model gets in the comparison

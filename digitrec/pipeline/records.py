@@ -253,6 +253,20 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class NumberReading:
+    """The run's number reader: where it is, whether it was trained here, how well it reads."""
+
+    path: str  # model.number_reader.keras, beside model.keras
+    litert: str | None  # its LiteRT export; None when it did not read as Keras does
+    trained: bool  # False: the champion's reader, carried over unchanged
+    seconds: float  # training time (0 when carried over)
+    lines: int  # synthetic numbers it trained on (0 when carried over)
+    exact: dict[str, float]  # share of validation numbers read exactly, per spacing
+    count: dict[str, float]  # share read with the right number of digits, per spacing
+    figure: str  # what it read in some touching validation numbers
+
+
+@dataclass(frozen=True)
 class TrainingRun:
     """Everything one run's report is written from."""
 
@@ -268,6 +282,7 @@ class TrainingRun:
     submission: Submission
     registration: Registration
     precision: Precision  # the CPU the run trained on and the precision chosen for it
+    numbers: NumberReading | None = None  # None: no reader (DIGITREC_READER_STEPS=0)
 
 
 @dataclass(frozen=True)
@@ -283,17 +298,3 @@ class RunSummary:
     champion: bool
     champion_reason: str
     skipped: bool = False  # nothing new to learn: the champion's run is returned, not repeated
-
-
-def run_summary(run_dir: Path, report: str, outcome: TrainingRun) -> RunSummary:
-    """The headline numbers of a finished run, and where its files are."""
-    return RunSummary(
-        run_dir=str(run_dir),
-        report=report,
-        model=outcome.registration.model_path,
-        submission=outcome.submission.path,
-        val_accuracy=outcome.evaluation.holdout.accuracy,
-        hidden_test_accuracy=outcome.submission.hidden_test_accuracy,
-        champion=outcome.registration.promoted,
-        champion_reason=outcome.registration.reason,
-    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from digitrec import markdown as md
-from digitrec.pipeline.records import TrainingRun, plain
+from digitrec.pipeline.records import RunSummary, TrainingRun, plain
 from digitrec.storage import write_json_atomic, write_text_atomic
 
 
@@ -24,6 +24,7 @@ def write_run_summary(run_dir: Path, outcome: TrainingRun) -> dict:
         "models": outcome.evaluation.comparison,
         "calibration": plain(outcome.calibration),
         "rejection": plain(outcome.rejection),
+        "numbers": plain(outcome.numbers) if outcome.numbers else None,
         "champion": outcome.registration.promoted,
         "champion_reason": outcome.registration.reason,
         "precision": plain(outcome.precision),
@@ -50,6 +51,7 @@ FIGURE_TITLES = {
     "misclassified": "Misclassified validation digits (most confident first)",
     "reliability": "Reliability before and after temperature scaling",
     "rejection_roc": "Not-a-digit rejection ROC",
+    "number_reader": "Written numbers whose digits touch, as the number reader read them",
 }
 
 
@@ -129,6 +131,7 @@ def build_report(run_dir: Path, outcome: TrainingRun) -> str:
         ),
         md.section("Calibration", calibration_section(run_dir, outcome)),
         md.section("Not a digit", rejection_section(run_dir, outcome)),
+        md.section("Written numbers", numbers_section(run_dir, outcome)),
         md.section("Confusion matrix", figure(run_dir, "confusion_matrix")),
         md.section("Classification report", md.table(evaluation.classification_report)),
         md.section("Most confused pairs", md.table(evaluation.most_confused)),
@@ -203,6 +206,28 @@ def rejection_section(run_dir: Path, outcome: TrainingRun) -> str:
     return text + figure(run_dir, "rejection_roc")
 
 
+def numbers_section(run_dir: Path, outcome: TrainingRun) -> str:
+    """How the number reader reads validation digits written as numbers, by spacing."""
+    n = outcome.numbers
+    if n is None:
+        return "No number reader: DIGITREC_READER_STEPS=0 and the champion has none.\n"
+    origin = (
+        f"Trained here in {n.seconds:.0f} s on {n.lines:,} synthetic numbers of training digits."
+        if n.trained
+        else "The champion's reader, carried over unchanged."
+    )
+    rows = [
+        {
+            "spacing": s,
+            "read exactly": f"{n.exact[s]:.1%}",
+            "digit count right": f"{n.count[s]:.1%}",
+        }
+        for s in n.exact
+    ]
+    text = f"{origin} Measured on numbers of 2-10 validation digits.\n\n"
+    return text + md.table(rows) + "\n" + figure(run_dir, "number_reader")
+
+
 def file_listing(run_dir: Path) -> str:
     """Every file in the run folder with its size; report.md is written after this listing."""
     rows = [
@@ -211,3 +236,17 @@ def file_listing(run_dir: Path) -> str:
         if p.is_file() and not p.name.startswith(".") and p.name != "report.md"
     ]
     return md.table([*rows, {"file": "report.md", "bytes": None}])
+
+
+def run_summary(run_dir: Path, report: str, outcome: TrainingRun) -> RunSummary:
+    """The headline numbers of a finished run, and where its files are."""
+    return RunSummary(
+        run_dir=str(run_dir),
+        report=report,
+        model=outcome.registration.model_path,
+        submission=outcome.submission.path,
+        val_accuracy=outcome.evaluation.holdout.accuracy,
+        hidden_test_accuracy=outcome.submission.hidden_test_accuracy,
+        champion=outcome.registration.promoted,
+        champion_reason=outcome.registration.reason,
+    )

@@ -106,6 +106,8 @@ def final_metrics(outcome: TrainingRun) -> dict[str, float]:
         "gate_auc": outcome.rejection.auc,
         "gate_threshold": outcome.rejection.threshold,
     }
+    if (numbers := outcome.numbers) is not None:
+        values |= {f"numbers_exact.{spacing}": share for spacing, share in numbers.exact.items()}
     for verdict in outcome.registration.gate:  # the champion gate, slice by slice
         name = verdict.slice.replace(" ", "_")
         values[f"gate.{name}.challenger"] = verdict.challenger

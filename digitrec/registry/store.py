@@ -151,7 +151,7 @@ def cached(model_version) -> dict:
     record = replace(ModelRecord.from_tags(model_version.tags), version=int(model_version.version))
     with tempfile.TemporaryDirectory(prefix="digitrec-download-") as tmp:
         folder = backend.download_files(model_version.run_id, Path(tmp))
-        model = next(folder.glob("*.keras"), None)
+        model = next((p for p in folder.glob("*.keras") if p.name.count(".") == 1), None)
         if model is None:
             raise FileNotFoundError(f"version {model_version.version} has no .keras artifact")
         return cache.fill_cache(model_version.version, model, record)

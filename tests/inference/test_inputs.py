@@ -13,9 +13,10 @@ import pytest
 
 from digitrec.data.kaggle import DataError, excerpt, load_csv
 from digitrec.inference.inputs import MAX_BASE64_CHARS, allowed_roots, expand_inputs
-from digitrec.inference.prediction import predict_inputs, prepare
+from digitrec.inference.prediction import prepare
 from digitrec.storage import REPO_ROOT
 from tests.inference.test_imaging import drawn_digit, png_bomb
+from tests.predictions import predict_inputs
 
 SEVEN = REPO_ROOT / "samples" / "seven.png"
 
@@ -26,7 +27,7 @@ def data_uri(data: bytes, media: str = "image/png") -> str:
 
 def seen(item) -> np.ndarray:
     """The 28x28 image the model would get for one item."""
-    images, _, error = prepare(item, 0, False, None)
+    images, _, error, _ = prepare(item, 0, False, None)
     assert error is None, error
     return images[0]  # (28, 28)
 

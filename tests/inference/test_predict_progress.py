@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from digitrec.inference.prediction import predict_inputs
+from tests.predictions import predict_inputs
 
 
 def test_a_followed_batch_reports_its_progress_chunk_by_chunk(

@@ -17,11 +17,11 @@ from digitrec.inference.prediction import (
     CSV_COLUMNS,
     LOW_CONFIDENCE,
     Prediction,
-    predict_inputs,
     write_predictions_csv,
 )
 from tests.conftest import write_rows
 from tests.inference.test_imaging import drawn_digit, number_image, photo_like, png_bomb
+from tests.predictions import predict_inputs
 
 KNOWN = slice(60_000, 60_300)  # real MNIST test digits, never trained on here
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,7 @@ def first_run(prefect_harness, tmp_path_factory, medium_kaggle_dir, mnist_arrays
     images, labels = mnist_arrays
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIGITREC_HOME", str(home))
+        patch.setenv("DIGITREC_READER_STEPS", "20")  # a tiny number reader, trained once
         feedback.add(
             [
                 feedback.FeedbackRow.new(str(int(labels[i])), images[i], "review", "tester")
@@ -86,8 +88,12 @@ def test_run_folder_holds_every_file_and_figure(first_run):
         "stages/baseline.json",
         "stages/optimized-compact.json",
         "stages/final-augmented.json",
+        "model.number_reader.keras",
+        "model.number_reader.json",
     ):
         assert (run_dir / name).is_file(), name
+    assert set(metrics["numbers"]["exact"]) == {"apart", "close", "touching"}
+    assert metrics["numbers"]["trained"] and "## Written numbers" in Path(result.report).read_text()
     figures = {p.stem for p in (run_dir / "figures").glob("*.png")}
     assert figures >= {
         "samples",
@@ -100,6 +106,7 @@ def test_run_folder_holds_every_file_and_figure(first_run):
         "model_comparison",
         "reliability",
         "rejection_roc",
+        "number_reader",
     }
 
 
@@ -252,6 +259,11 @@ def test_adapt_continues_from_the_champion_and_is_judged_slice_by_slice(
                                                                  "feedback holdout"]  # fmt: skip
     assert registration["previous_champion"] == run_dir.name
     assert "## Champion gate" in (new_dir / "report.md").read_text()
+    # The champion's number reader comes along unchanged, measurements and all.
+    carried = json.loads((new_dir / "model.number_reader.json").read_text())
+    assert (
+        carried["exact"] == json.loads((run_dir / "model.number_reader.json").read_text())["exact"]
+    )
 
 
 def test_a_failure_after_promotion_gives_the_title_back(

@@ -60,9 +60,9 @@ def test_training_run_and_champion_through_a_server(
     from typer.testing import CliRunner
 
     from app.cli import app
-    from digitrec.inference.prediction import predict_inputs
     from digitrec.modeling.profiles import FAST
     from flows.training import train
+    from tests.predictions import predict_inputs
 
     url, root = mlflow_server
     home = tmp_path / "home"

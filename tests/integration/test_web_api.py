@@ -219,6 +219,30 @@ def test_feedback_writes_a_row_and_reviewer_text_stays_text(client, mnist_arrays
     )
 
 
+def test_a_corrected_number_becomes_one_labelled_digit_each(client, mnist_arrays):
+    from digitrec.loop import feedback
+
+    images, labels = mnist_arrays
+    headers = {"X-CSRF-Token": page_token(client)}
+    body = predict(client, drawing([images[60_030], images[60_031], images[60_032]])).json()
+    assert len(body["pieces"]) == 3
+    right = "".join(str(int(d)) for d in labels[60_030:60_033])
+    short = {"prediction_id": body["id"], "number": right[:2]}
+    refused = client.post("/api/feedback", json=short, headers=headers)
+    assert refused.status_code == 400 and "read 3 digit(s)" in refused.json()["error"]
+    payload = {"prediction_id": body["id"], "number": right, "reviewer": "tester"}
+    response = client.post("/api/feedback", json=payload, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["label"] == right and response.json()["added"] == 3
+    rows = [r for r in feedback.read() if r.prediction_id == body["id"]]
+    assert "".join(r.label for r in rows) == right
+    assert [r.predicted for r in rows] == [str(p["digit"]) for p in body["pieces"]]
+    again = client.post("/api/feedback", json=payload, headers=headers)
+    assert again.status_code == 201 and again.json()["added"] == 0  # stored once
+    letters = {**payload, "number": "12a"}
+    assert client.post("/api/feedback", json=letters, headers=headers).status_code == 400
+
+
 def test_recent_lists_the_logged_predictions_newest_first(client, mnist_arrays):
     images, _ = mnist_arrays
     ids = [predict(client, drawing([images[60_020 + i]])).json()["id"] for i in range(2)]

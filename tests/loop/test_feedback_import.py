@@ -75,7 +75,7 @@ def class_folders(root: Path, digits: dict[str, np.ndarray]) -> Path:
 
 def seen_by_predict(path: Path) -> np.ndarray:
     """The 28x28 `digitrec predict` gives the model for an image file."""
-    images, _, error = prepare(InputItem(str(path), path=str(path)), 0, None, None)
+    images, _, error, _ = prepare(InputItem(str(path), path=str(path)), 0, None, None)
     assert error is None and len(images) == 1
     return images[0]
 

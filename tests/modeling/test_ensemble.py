@@ -138,8 +138,8 @@ def test_ensemble_profile_trains_members_in_separate_dask_workers(
     import keras
 
     from digitrec.data.kaggle import load_csv
-    from digitrec.inference.prediction import predict_inputs
     from flows.training import train
+    from tests.predictions import predict_inputs
 
     result = train(
         data_dir=str(medium_kaggle_dir),

@@ -5,12 +5,12 @@ import cv2
 import numpy as np
 import pytest
 
-from digitrec.inference.prediction import predict_inputs
 from digitrec.inference.runtimes import RUNTIMES, export_runtime, load_predictor
 from digitrec.modeling.profiles import FAST, augmented_config
 from digitrec.modeling.training import fit, predict_proba
 from digitrec.storage import write_with
 from tests.inference.test_imaging import photo_like
+from tests.predictions import predict_inputs
 
 pytestmark = pytest.mark.slow
 TEST_START = 60_000  # the original MNIST test set in mnist_arrays

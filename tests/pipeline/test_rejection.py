@@ -60,11 +60,11 @@ def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_
 
     import cv2
 
-    from digitrec.inference.prediction import predict_inputs
     from digitrec.inference.rejection import gate_settings_path
     from digitrec.modeling.rejection import train_gate
     from digitrec.pipeline.rejection import export_gate
     from tests.conftest import write_rows
+    from tests.predictions import predict_inputs
 
     model = tmp_path / "model.keras"
     shutil.copyfile(strong_model_path, model)

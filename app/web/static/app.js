@@ -176,16 +176,18 @@ function showFeedback(data) {
     return option;
   }));
   $("piece-choice").hidden = data.pieces.length < 2;
+  $("number-choice").hidden = data.pieces.length < 2;
+  $("number").value = data.pieces.map((piece) => piece.digit).join("");
   $("feedback-status").textContent = "";
   $("feedback").hidden = false;
 }
 
-async function sendFeedback(label) {
+async function sendFeedback(label, number = null) {
   if (!current) return;
-  const body = {
-    prediction_id: current.id, piece: Number($("piece").value || 0),
-    label, reviewer: $("reviewer").value,
-  };
+  const body = number === null
+    ? { prediction_id: current.id, piece: Number($("piece").value || 0), label }
+    : { prediction_id: current.id, number };
+  body.reviewer = $("reviewer").value;
   const response = await fetch("/api/feedback", {
     method: "POST", body: JSON.stringify(body),
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
@@ -246,6 +248,10 @@ function setup() {
   $("read").addEventListener("click", readPad);
   $("file").addEventListener("change", (event) => readFile(event.target.files[0]));
   const labels = [...Array(10).keys()].map(String).concat(["not a digit"]);
+  $("number-choice").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sendFeedback(null, $("number").value);
+  });
   $("labels").replaceChildren(...labels.map((label) => {
     const button = el("button", label);
     button.type = "button";
