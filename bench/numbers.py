@@ -1,16 +1,18 @@
-"""Reading written numbers before and after cutting touching digits: today's reading (one digit
-per group of ink, `segment.read_digits`) against the recognition-driven cuts
-(`digitrec.inference.numbers.read_number`), on the same synthetic numbers with the same model.
+"""Reading written numbers two ways side by side, on the same synthetic numbers with the same
+model: one digit per group of ink (`segment.read_digits`), the recognition-driven cuts
+(`digitrec.inference.numbers.read_number`), or the number reader (`read_written`: the run's
+`model.number_reader.keras`, on LiteRT); `--before` and `--after` pick two (default: cuts, reader).
 
     .venv/bin/python bench/numbers.py [--model PATH.keras] [--per-length 12] [--singles 2000]
 
 For each render (photo-like ink on paper, drawing-pad strokes), spacing (apart, close,
 touching) and length (2-10): exact-match accuracy, digit-count accuracy, per-digit accuracy
-(1 - edit distance / length) and ms per number (reading the image, the cut search and the model
-call on the digits found). Then single photo-like digits, before and after. Digits come from
-MNIST's original test split, only rows the embedded Kaggle split holds back from training.
+(1 - edit distance / length) and ms per number (reading the image, finding the digits and the
+model calls). Then single photo-like digits, both ways. Digits come from MNIST's original test
+split, only rows the embedded Kaggle split holds back from training.
 --model defaults to the newest runs/*/model.keras under DIGITREC_HOME, else a compact CNN
-trained here as tests/conftest.py's `strong_model_path` is (about a minute).
+trained here as tests/conftest.py's `strong_model_path` is (about a minute); bench/train_reader.py
+puts a reader beside any model.
 """
 
 from __future__ import annotations

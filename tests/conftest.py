@@ -104,6 +104,30 @@ def strong_model_path(mnist_arrays, tmp_path_factory) -> Path:
     return path
 
 
+READER = Path(__file__).parent / "models" / "number_reader.keras"  # bench/train_reader.py's
+
+
+@pytest.fixture(scope="session")
+def reader_model_path(strong_model_path, tmp_path_factory) -> Path:
+    """strong_model_path's model with a trained number reader beside it (the committed one:
+    3,000 steps take minutes) and the reader's LiteRT export, as the training flow leaves them."""
+    import keras
+
+    from digitrec.inference.number_reader import reader_path
+    from digitrec.storage import write_with
+
+    folder = tmp_path_factory.mktemp("with-reader")
+    for source in strong_model_path.parent.glob(f"{strong_model_path.stem}.*"):
+        shutil.copyfile(source, folder / source.name)
+    model = folder / strong_model_path.name
+    reader = reader_path(model)
+    shutil.copyfile(READER, reader)
+    loaded = keras.saving.load_model(reader, compile=False)
+    export = reader.with_suffix(".tflite")
+    write_with(export, lambda tmp: loaded.export(str(tmp), format="litert", verbose=False))
+    return model
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real `prefect server start` on a free loopback port, one per test module that asks."""
@@ -114,12 +138,13 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def served(server, tmp_path_factory, strong_model_path):
-    """deployments/serve.py against `server`, with strong_model_path as the champion."""
+def served(server, tmp_path_factory, reader_model_path):
+    """deployments/serve.py against `server`, with reader_model_path (a digit model and its
+    number reader) as the champion."""
     from tests.prefect_servers import Served, register_champion
 
     home = tmp_path_factory.mktemp("served") / "home"
-    register_champion(home, strong_model_path)
+    register_champion(home, reader_model_path)
     served = Served(server, home, tmp_path_factory.mktemp("serve-prefect"))
     try:
         yield served.start()

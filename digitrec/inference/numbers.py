@@ -21,6 +21,7 @@ from digitrec.inference.segment import digit_groups, read_groups
 Predictor = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28, 1) float32 -> (N, 10)
 MIN_SCALED = 3  # px: a piece thinner than this once scaled to MNIST's 20-px box is a sliver
 Cut = Predictor | None  # the digit model that scores cut pieces; None: one digit per ink group
+SPLIT_SURE = 0.95  # one island of ink is read as several digits only this surely, each
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,20 @@ def read_written(
     if reader is None:
         return NumberRead(read_number(gray, predictor), None)
     read = read_ink(ink * mask_near(mask, gray.shape), reader)
+    if len(groups) == 1 and not splits_surely(read):
+        return NumberRead(plain, None)  # one island of ink stays one digit unless surely two
     return read if read.images else NumberRead(plain, None)
+
+
+def splits_surely(read: NumberRead) -> bool:
+    """The reader found several digits in one island of ink, each surely: a wide single digit
+    read as two is rarer than a doubt (bench/RESULTS.md, Inference)."""
+    probabilities = read.probabilities
+    return (
+        probabilities is not None
+        and len(probabilities) > 1
+        and (float(probabilities.max(axis=1).min()) >= SPLIT_SURE)
+    )
 
 
 def read_number(gray: np.ndarray, predictor: Cut) -> list[np.ndarray]:

@@ -30,7 +30,7 @@ StepCallback = Callable[[int, float], None]  # (steps done, loss)
 class ReaderConfig:
     """How the number reader trains: steps of `batch_size` lines, Adam with cosine decay."""
 
-    steps: int = 1500
+    steps: int = 3000
     batch_size: int = 64
     learning_rate: float = 3e-3
     precision: str = "float32"

@@ -35,7 +35,7 @@ class Profile:
     adapt_steps: int | None = None
     # The number reader (digitrec.modeling.number_reader), trained only when the champion has
     # none to carry over: steps of 64 synthetic numbers, each seen about four times.
-    reader_steps: int = 1500
+    reader_steps: int = 3000
 
 
 SHORT = 2  # epochs each model gets in the comparison
