@@ -56,6 +56,16 @@ def held_back_test_rows() -> tuple[np.ndarray, np.ndarray]:
     return images[rows], labels[rows]
 
 
+def other_writer_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's UCI digits (43 writers, not MNIST's; `digitrec.data.styles`) as
+    MNIST-style (N, 28, 28): their ink in a 20-px box, centred, as numbers are written from."""
+    from digitrec.data.styles import other_writers
+    from digitrec.inference.preprocess import centre_digit
+
+    pairs = list(other_writers())
+    return np.stack([centre_digit(image) for image, _ in pairs]), np.array([y for _, y in pairs])
+
+
 def default_model() -> Path:
     """The newest trained run's model, else a quick compact CNN (trained once, then cached)."""
     from digitrec.storage import cache_dir, runs_dir
@@ -191,6 +201,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--before", default="cuts", choices=WAYS, help="the way compared ...")
     parser.add_argument("--after", default="reader", choices=WAYS, help="... with this one")
     parser.add_argument("--reader", type=Path, help="a number_reader.keras (default: the model's)")
+    parser.add_argument(
+        "--writers",
+        default="mnist",
+        choices=("mnist", "uci"),
+        help="digits from MNIST's held-back test rows, or from the UCI writers",
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     return parser.parse_args()
 
@@ -207,7 +223,7 @@ def main() -> None:
     )
     if reader is None and "reader" in (args.before, args.after):
         raise SystemExit(f"no number reader beside {args.reader or model}")
-    images, labels = held_back_test_rows()
+    images, labels = held_back_test_rows() if args.writers == "mnist" else other_writer_digits()
     print(f"CPU: {this_cpu().describe()}\nmodel: {model} ({runtime}); digits: {len(labels)} rows")
     sides = " | ".join(f"{side} exact | count | per-digit | ms" for side in ("before", "after"))
     print(f"| render | spacing | length | n | {sides} |")

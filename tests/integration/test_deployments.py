@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.prefect_servers import (
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+E2E_AT_LEAST = 4  # of 5 touching numbers read exactly
 
 
 def test_predict_deployment_from_the_cli(served, server):
@@ -121,6 +123,26 @@ def test_inline_image_through_the_served_deployment(served, server):
     (row,) = table_rows(table)
     assert row["input"] == "inline image 1"
     assert row["read"] == "7 (seven)" and row["error"] is None
+
+
+def test_touching_numbers_through_the_served_deployment(served, server, mnist_arrays):
+    """predict/predict on a real server reads written numbers whose digits touch (MNIST test
+    digits, photographed) with the champion's number reader."""
+    import cv2
+
+    from tests.inference.test_numbers import touching_pairs
+
+    made = touching_pairs(mnist_arrays, 5, seed=7, render="photo")
+    inbox = served.digitrec_home / "inbox"  # an allowed input root of the flow
+    inbox.mkdir(parents=True, exist_ok=True)
+    paths = [str(inbox / f"touching-{i}.png") for i in range(len(made))]
+    for path, number in zip(paths, made, strict=True):
+        cv2.imwrite(path, number.image)
+    result, run_id = served.run_deployment("predict/predict", f"inputs={json.dumps(paths)}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    (table,) = [a for a in artifacts_of(server, run_id) if a.key == "predictions"]
+    read = [row["read"] for row in table_rows(table)]
+    assert sum(got == n.digits for got, n in zip(read, made, strict=True)) >= E2E_AT_LEAST, read
 
 
 def test_a_path_outside_the_input_roots_is_refused_in_the_run(served, server, tmp_path):
