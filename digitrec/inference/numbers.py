@@ -54,20 +54,25 @@ def read_written(
     if reader is None:
         return NumberRead(read_number(gray, predictor), None)
     read = read_ink(ink * mask_near(mask, gray.shape), reader)
-    if len(groups) == 1 and not splits_surely(read):
-        return NumberRead(plain, None)  # one island of ink stays one digit unless surely two
+    if len(groups) == 1 and not splits_surely(read, ink_ratio(groups[0])):
+        return NumberRead(plain, None)  # one island of ink stays one digit unless surely more
     return read if read.images else NumberRead(plain, None)
 
 
-def splits_surely(read: NumberRead) -> bool:
-    """The reader found several digits in one island of ink, each surely: a wide single digit
-    read as two is rarer than a doubt (bench/RESULTS.md, Inference)."""
+def splits_surely(read: NumberRead, ratio: float) -> bool:
+    """The reader found several digits in one island of ink, and either the island is too wide
+    for one digit (as wide as cuts.KEEP_UNTIL heights: no single MNIST digit is) or it is sure
+    of each: a wide single digit read as two is rarer than a doubt (bench/RESULTS.md)."""
     probabilities = read.probabilities
-    return (
-        probabilities is not None
-        and len(probabilities) > 1
-        and (float(probabilities.max(axis=1).min()) >= SPLIT_SURE)
-    )
+    if probabilities is None or len(probabilities) < 2:
+        return False
+    return ratio >= cuts.KEEP_UNTIL or float(probabilities.max(axis=1).min()) >= SPLIT_SURE
+
+
+def ink_ratio(group: np.ndarray) -> float:
+    """A group's ink width over its ink height."""
+    rows, cols = np.flatnonzero(group.any(axis=1)), np.flatnonzero(group.any(axis=0))
+    return (cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1)
 
 
 def read_number(gray: np.ndarray, predictor: Cut) -> list[np.ndarray]:
@@ -116,8 +121,7 @@ def best_reading(found: Candidates, probabilities: np.ndarray) -> list[int]:
 
 def is_wide(group: np.ndarray) -> bool:
     """Whether a group's ink is wide enough to hold more than one digit."""
-    rows, cols = np.flatnonzero(group.any(axis=1)), np.flatnonzero(group.any(axis=0))
-    return cols[-1] - cols[0] + 1 > cuts.WIDE * (rows[-1] - rows[0] + 1)
+    return ink_ratio(group) > cuts.WIDE
 
 
 def candidates(
