@@ -11,7 +11,7 @@ from typing import Any
 
 from digitrec.data.sources import DataPaths
 from digitrec.evaluation.champion_gate import SliceVerdict
-from digitrec.evaluation.metrics import AccuracySummary
+from digitrec.evaluation.metrics import AccuracySummary, FoldSummary
 from digitrec.hardware import POLICIES, Precision
 from digitrec.modeling.profiles import Profile, get_profile
 from digitrec.modeling.training import TrainConfig
@@ -153,16 +153,10 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
-class CrossValidation:
-    """Stratified k-fold accuracy of the final recipe, trained from scratch on each fold."""
+class CrossValidation(FoldSummary):
+    """Stratified k-fold accuracy of the final recipe, trained from scratch on each fold: the
+    folds' summary (flat, as metrics.json and the report show it) plus each fold's accuracy."""
 
-    mean: float
-    std: float
-    min: float
-    max: float
-    folds: int
-    ci_low: float
-    ci_high: float
     fold_accuracies: list[float]
     recipe: TrainConfig
 
