@@ -35,6 +35,7 @@ from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 from digitrec.data.numbers import SPACINGS, sample_numbers  # noqa: E402
 from digitrec.data.photos import photo_like  # noqa: E402
 from digitrec.hardware import this_cpu  # noqa: E402
+from digitrec.inference.files import ImageError  # noqa: E402
 from digitrec.inference.numbers import read_number, read_written  # noqa: E402
 from digitrec.inference.segment import read_digits  # noqa: E402
 
@@ -105,6 +106,15 @@ def read(gray: np.ndarray, predictor, way: str, reader=None) -> tuple[str, float
     """(digits read, seconds): the image's digits found one of the WAYS, then (unless the number
     reader read them) one digit-model call on them."""
     started = time.perf_counter()
+    try:
+        digits = found_digits(gray, predictor, way, reader)
+    except ImageError:  # no ink found: read as nothing, a wrong reading
+        digits = ""
+    return digits, time.perf_counter() - started
+
+
+def found_digits(gray: np.ndarray, predictor, way: str, reader) -> str:
+    """The digits read one of the WAYS."""
     if way.startswith("reader"):
         found = read_written(gray, predictor, reader)
         pieces, probabilities = found.images, found.probabilities
@@ -115,8 +125,7 @@ def read(gray: np.ndarray, predictor, way: str, reader=None) -> tuple[str, float
         probabilities = None
     if probabilities is None:
         probabilities = predictor(model_input(np.stack(pieces)))  # (k, 10)
-    digits = probabilities.argmax(axis=1)  # (k,)
-    return "".join(str(int(d)) for d in digits), time.perf_counter() - started
+    return "".join(str(int(d)) for d in probabilities.argmax(axis=1))
 
 
 def score(truths: list[str], reads: list[tuple[str, float]]) -> dict:

@@ -39,24 +39,31 @@ class Candidates:
 def read_written(
     gray: np.ndarray, predictor: Predictor | None, reader: LinePredictor | None
 ) -> NumberRead:
-    """The digits written in an image. One group of ink that the digit model reads whole with
-    near certainty (or that is not wide enough to hold two digits) is one digit, the very image
-    `segment` gives (its probabilities: None, the digit model reads it); anything else is read
-    by the number reader when the run has one, else cut by `read_number`. Without the digit
-    model: one digit per group of ink."""
+    """The digits written in an image, as `segment` gives them (probabilities None: the digit
+    model reads each) unless the groups of ink are not the digits:
+    - one group that the digit model reads whole with near certainty, or that is not wide
+      enough for two digits, is one digit;
+    - groups that are all such digits, and as many as the number reader reads, are the digits
+      (the digit model reads a digit better than the reader, most of all other writers');
+    - anything else is the number reader's reading (one group only when it surely holds
+      several digits), or without a reader the cut search's (`read_number`).
+    Without the digit model: one digit per group of ink."""
     ink, mask = ink_layer(gray)  # (H, W) uint8, (H, W) bool
     groups = digit_groups(mask)
-    plain = read_groups(ink, mask, groups, gray.shape)
+    plain = NumberRead(read_groups(ink, mask, groups, gray.shape), None)
     if predictor is None:
-        return NumberRead(plain, None)
-    if len(groups) == 1 and not doubtful_groups(groups, plain, predictor):
-        return NumberRead(plain, None)
+        return plain
+    doubtful = doubtful_groups(groups, plain.images, predictor)
+    if len(groups) == 1 and not doubtful:
+        return plain
     if reader is None:
         return NumberRead(read_number(gray, predictor), None)
     read = read_ink(ink * mask_near(mask, gray.shape), reader)
-    if len(groups) == 1 and not splits_surely(read, ink_ratio(groups[0])):
-        return NumberRead(plain, None)  # one island of ink stays one digit unless surely more
-    return read if read.images else NumberRead(plain, None)
+    if len(groups) == 1:  # one island of ink stays one digit unless surely more
+        return read if splits_surely(read, ink_ratio(groups[0])) else plain
+    if not doubtful and len(read.images) == len(groups):
+        return plain
+    return read if read.images else plain
 
 
 def splits_surely(read: NumberRead, ratio: float) -> bool:
