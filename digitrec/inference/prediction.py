@@ -9,8 +9,6 @@ product, `digit`/`name` None and `top_k` empty. A single digit fills `digit`, `n
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -24,11 +22,11 @@ from digitrec.arrays import model_input
 from digitrec.constants import LABEL_NAMES, NUM_CLASSES
 from digitrec.inference.files import ImageError, decode_image, encode_png, read_image
 from digitrec.inference.inputs import InputItem, expand_inputs
-from digitrec.inference.number_reader import LinePredictor, load_line_predictor
+from digitrec.inference.number_reader import LinePredictor, load_line_predictor, reader_path
 from digitrec.inference.numbers import Predictor, read_written
 from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import Gate, load_gate, verdict
-from digitrec.storage import write_bytes_atomic, write_text_atomic
+from digitrec.storage import write_bytes_atomic
 
 LOW_CONFIDENCE = 0.80  # a prediction (or a whole digit string) below this is flagged for review
 DEFAULT_TOP_K = 3
@@ -36,18 +34,6 @@ PROGRESS_CHUNK = 1024  # inputs per batched model call when a caller follows the
 Progress = Callable[[int, int], None]  # (inputs done, inputs in all)
 # An input's images, read as a number?, error, the number reader's (k, 10) rows (None: none)
 Prepared = tuple[list[np.ndarray], bool, str | None, np.ndarray | None]
-CSV_COLUMNS = (
-    "input",
-    "digit",
-    "name",
-    "confidence",
-    "low_confidence",
-    "top_k",
-    "digits",
-    "rejected",
-    "reason",
-    "error",
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +103,14 @@ def read_inputs(
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
         prepared = [  # the model scores where touching digits may be cut (loaded if needed)
-            prepare(item, start + i, multi_digit, save_dir, reader.predictor, reader.numbers)
+            prepare(
+                item,
+                i + start,
+                multi_digit,
+                save_dir,
+                lambda x: reader.predictor(x),
+                reader.numbers,
+            )
             for i, item in enumerate(chunk)
         ]
         predictions += reader.read(chunk, prepared, top_k)
@@ -141,8 +134,14 @@ class Reader:
 
     @cached_property
     def numbers(self) -> LinePredictor | None:
-        """The run's number reader (None: none, numbers are cut instead)."""
-        return load_line_predictor(self.model_path)
+        """The run's number reader, loaded at its first line (None: none, numbers are cut)."""
+        if not reader_path(self.model_path).is_file():
+            return None
+        return lambda lines: self.line_reader(lines)
+
+    @cached_property
+    def line_reader(self) -> LinePredictor:
+        return load_line_predictor(self.model_path)  # type: ignore[return-value]
 
     @cached_property
     def gate(self) -> Gate | None:
@@ -275,26 +274,3 @@ def number_prediction(name: str, probabilities: np.ndarray) -> Prediction:
         digits="".join(str(int(d)) for d in best),
         digit_confidences=confidences,
     )
-
-
-def write_predictions_csv(predictions: Iterable[Prediction], path: Path | str) -> Path:
-    """Write predictions as CSV atomically: input,digit,name,confidence,low_confidence,top_k,..."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for p in predictions:
-        writer.writerow(
-            [
-                p.input,
-                "" if p.digit is None else p.digit,
-                p.name or "",
-                "" if p.confidence is None else f"{p.confidence:.6f}",
-                str(p.low_confidence).lower(),
-                ";".join(f"{t['digit']}:{t['probability']:.6f}" for t in p.top_k),
-                p.digits or "",
-                str(p.rejected).lower(),
-                p.reason or "",
-                p.error or "",
-            ]
-        )
-    return write_text_atomic(path, buffer.getvalue())

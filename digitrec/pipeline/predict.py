@@ -13,8 +13,8 @@ from digitrec.inference.prediction import (
     Progress,
     Readings,
     read_inputs,
-    write_predictions_csv,
 )
+from digitrec.inference.predictions_csv import write_predictions_csv
 from digitrec.loop import log
 from digitrec.storage import new_stamped_dir, predictions_dir
 

@@ -14,11 +14,10 @@ import pytest
 from digitrec.constants import LABEL_NAMES, PIXEL_COLUMNS, TRAIN_COLUMNS
 from digitrec.inference.inputs import expand_inputs
 from digitrec.inference.prediction import (
-    CSV_COLUMNS,
     LOW_CONFIDENCE,
     Prediction,
-    write_predictions_csv,
 )
+from digitrec.inference.predictions_csv import CSV_COLUMNS, write_predictions_csv
 from tests.conftest import write_rows
 from tests.inference.test_imaging import drawn_digit, number_image, photo_like, png_bomb
 from tests.predictions import predict_inputs
