@@ -25,7 +25,7 @@ from digitrec.data.split import kaggle_split  # noqa: E402
 from digitrec.hardware import this_cpu  # noqa: E402
 from digitrec.inference.number_reader import reader_path  # noqa: E402
 from digitrec.pipeline.number_lines import synthetic_lines  # noqa: E402
-from digitrec.pipeline.number_reading import BATCH, PASSES  # noqa: E402
+from digitrec.pipeline.number_reading import lines_for  # noqa: E402
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
     train_rows, _, _, _ = kaggle_split(np.arange(len(labels)), labels)
     rows = np.sort(train_rows)
     started = time.perf_counter()
-    lines = args.steps * BATCH // PASSES
+    lines = lines_for(args.steps)
     x, y, _ = synthetic_lines(images[rows], labels[rows], lines, args.seed)
     made = time.perf_counter() - started
     config = ReaderConfig(steps=args.steps, precision=precision, seed=args.seed)

@@ -16,13 +16,13 @@ import numpy as np
 from digitrec.data.numbers import SPACINGS
 from digitrec.inference.ctc import greedy
 from digitrec.inference.number_reader import reader_path
+from digitrec.modeling.number_reader import ReaderConfig
 from digitrec.pipeline.number_lines import number_strings, synthetic_lines
 from digitrec.pipeline.records import NumberReading, RunContext
 from digitrec.pipeline.run import load_split
 from digitrec.storage import write_bytes_atomic, write_json_atomic, write_with
 
 CHECK_PER_SPACING = 200  # validation numbers of 2-10 digits per spacing
-BATCH = 64  # = digitrec.modeling.number_reader.ReaderConfig's batch size
 PASSES = 4  # each synthetic number is seen about this many times
 STEPS_SETTING = "DIGITREC_READER_STEPS"  # overrides the profile's steps; 0: train no reader
 FIGURE_FILE = "figures/number_reader.png"
@@ -39,6 +39,11 @@ def reader_steps(profile_steps: int) -> int:
     return int(setting)
 
 
+def lines_for(steps: int) -> int:
+    """How many synthetic numbers a reader of `steps` steps trains on."""
+    return steps * ReaderConfig.batch_size // PASSES
+
+
 def number_reader_step(
     run: RunContext, model_path: Path, steps: int, champion: Path | None = None, on_step=None
 ) -> NumberReading | None:
@@ -50,7 +55,7 @@ def number_reader_step(
     if steps == 0:
         return None
     train, train_idx, val_idx = load_split(run)
-    lines = steps * BATCH // PASSES
+    lines = lines_for(steps)
     made = synthetic_lines(train.images[train_idx], train.labels[train_idx], lines, run.seed)
     seconds = train_into(target, run, made, steps, on_step)
     check = {
@@ -61,7 +66,7 @@ def number_reader_step(
         for spacing in SPACINGS
     }  # fmt: skip
     reads, litert = checked_export(target, check)
-    truths = {spacing: number_strings(made[1]) for spacing, made in check.items()}
+    truths = {spacing: number_strings(written[1]) for spacing, written in check.items()}
     result = NumberReading(
         path=str(target),
         litert=str(litert) if litert else None,
@@ -101,7 +106,7 @@ def carry_over(source: Path, target: Path) -> NumberReading:
 
 def train_into(target: Path, run: RunContext, made: Lines, steps: int, on_step) -> float:
     """Train a reader on synthetic lines, save it to `target`; the training seconds."""
-    from digitrec.modeling.number_reader import ReaderConfig, train_reader
+    from digitrec.modeling.number_reader import train_reader
 
     config = ReaderConfig(steps=steps, precision=run.precision, seed=run.seed)
     model, seconds = train_reader(made[0], made[1], config, on_step)
