@@ -46,8 +46,9 @@ def ink_line(ink: np.ndarray) -> Line:
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         raise ImageError("blank: no ink found")
-    box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w)
-    box = match_strokes(box, side=box.shape[0])  # strokes as thick, for its height, as MNIST's
+    cropped = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w)
+    box = match_strokes(cropped, side=cropped.shape[0])  # strokes as MNIST's, for its height
+    grown = (box.shape[1] - cropped.shape[1]) // 2  # a thickened pen's border, each side
     height, width = box.shape
     scale = LINE_INK / height
     room = LINE_WIDTH - 2 * LINE_MARGIN
@@ -61,4 +62,4 @@ def ink_line(ink: np.ndarray) -> Line:
         line[top : top + LINE_INK, LINE_MARGIN : LINE_MARGIN + new_width] = np.clip(
             np.rint(small * (PIXEL_MAX / peak)), 0, PIXEL_MAX
         ).astype(np.uint8)
-    return Line(line, int(cols[0]), new_width / width)
+    return Line(line, int(cols[0]) - grown, new_width / width)
