@@ -170,6 +170,15 @@ def figure(rows: list[dict], path: Path) -> Path:
     return path
 
 
+def use_norm(norm: str) -> None:
+    """Compare adapt with its batch-norm layers kept as the champion's, or trained on."""
+    from dataclasses import replace
+
+    from digitrec.modeling import profiles
+
+    profiles.PROFILES["adapt"] = replace(profiles.ADAPT, frozen_norm=norm == "frozen")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-home", type=Path, required=True)
@@ -178,7 +187,10 @@ def main() -> None:
     parser.add_argument("--rounds", default="uci-scan,uci-photo,fonts,strokes,thick-photo")
     parser.add_argument("--skip-curves", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "loop_learning.json")
+    parser.add_argument("--norm", choices=("frozen", "trained"), default="frozen",
+                        help="adapt's batch-norm layers: kept (the profile) or trained on")  # fmt: skip
     args = parser.parse_args()
+    use_norm(args.norm)
     print(f"CPU: {this_cpu().describe()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="digitrec-loop-"))
     rounds = args.rounds.split(",") if args.rounds else []

@@ -7,7 +7,7 @@ paths is a possible digit, scored by the digit model's (softened) confidence, by
 width fits the digit read (MNIST's width-to-height ratio per class) and by whether its ink is
 as tall as the group's; the group read whole gains a bonus that fades as the group widens, so
 a single wide digit stays one digit. Dynamic programming picks the best way through. The
-weights were chosen on synthetic numbers (`digitrec.data.numbers`, bench/numbers.py).
+weights were chosen on synthetic numbers (`digitrec.data.numbers`, bench/written_numbers.py).
 """
 
 from __future__ import annotations

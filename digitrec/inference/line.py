@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
-from digitrec.constants import PIXEL_MAX
 from digitrec.inference.files import ImageError
 from digitrec.inference.preprocess import (
     DIGIT_BOX,
     ink_layer,
     mask_near,
     match_strokes,
+    resized,
 )
 
 LINE_HEIGHT = 28
@@ -53,13 +52,9 @@ def ink_line(ink: np.ndarray) -> Line:
     scale = LINE_INK / height
     room = LINE_WIDTH - 2 * LINE_MARGIN
     new_width = max(1, min(round(width * scale), room))
-    small = cv2.resize(box, (new_width, LINE_INK), interpolation=cv2.INTER_AREA)
-    small = small.astype(np.float32)
-    peak = float(small.max())
     line = np.zeros((LINE_HEIGHT, LINE_WIDTH), np.uint8)
-    if peak:
-        top = (LINE_HEIGHT - LINE_INK) // 2
-        line[top : top + LINE_INK, LINE_MARGIN : LINE_MARGIN + new_width] = np.clip(
-            np.rint(small * (PIXEL_MAX / peak)), 0, PIXEL_MAX
-        ).astype(np.uint8)
+    top = (LINE_HEIGHT - LINE_INK) // 2
+    line[top : top + LINE_INK, LINE_MARGIN : LINE_MARGIN + new_width] = resized(
+        box, (new_width, LINE_INK)
+    )
     return Line(line, int(cols[0]) - grown, new_width / width)

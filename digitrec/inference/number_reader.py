@@ -12,7 +12,7 @@ import numpy as np
 
 from digitrec.inference.ctc import Reading, greedy
 from digitrec.inference.files import ImageError
-from digitrec.inference.line import LINE_MARGIN, Line, ink_line
+from digitrec.inference.line import LINE_HEIGHT, LINE_MARGIN, LINE_WIDTH, Line, ink_line
 from digitrec.inference.preprocess import centre_digit
 
 READER_SUFFIX = ".number_reader.keras"  # model.number_reader.keras beside model.keras: one of
@@ -42,14 +42,14 @@ def reader_litert_path(model_path: Path | str) -> Path:
 def load_line_predictor(model_path: Path | str) -> LinePredictor | None:
     """The run's number reader as a function of line batches: its LiteRT export when current
     (no TensorFlow import), else the .keras file; None when the run has no reader."""
-    from digitrec.inference.runtimes import is_fresh, keras_line_predictor, litert_predictor
+    from digitrec.inference.runtimes import is_fresh, keras_predictor, litert_predictor
 
     keras_file, litert_file = reader_path(model_path), reader_litert_path(model_path)
     if not keras_file.is_file():
         return None
     if is_fresh(litert_file, keras_file):
         return litert_predictor(litert_file)
-    return keras_line_predictor(keras_file)
+    return keras_predictor(keras_file, (LINE_HEIGHT, LINE_WIDTH, 1))
 
 
 def read_lines(predictor: LinePredictor, lines: list[Line]) -> list[Reading]:

@@ -152,12 +152,16 @@ class Reader:
     ) -> list[Prediction]:
         """One batched model (and gate) call for these inputs' images; a prediction per input."""
         batch = [image for images, *_ in prepared for image in images]
-        probabilities = self.probabilities(batch)  # (M, 10)
-        start = 0
+        probabilities = np.zeros((len(batch), NUM_CLASSES), np.float32)  # (M, 10)
+        unread, start = [], 0
         for images, _, _, read in prepared:  # digits the number reader read keep its rows
             if read is not None:
                 probabilities[start : start + len(images)] = read
+            else:
+                unread += range(start, start + len(images))
             start += len(images)
+        if unread:  # the digit model scores only what the number reader did not read
+            probabilities[unread] = self.probabilities([batch[i] for i in unread])
         gate = self.gate
         if gate is not None and batch:
             scores = gate.score(np.stack(batch), probabilities.max(1))  # (M,)

@@ -167,14 +167,17 @@ def scale_to_box(box: np.ndarray, side: int = DIGIT_BOX) -> np.ndarray:
     """Scale so the longer side is `side` px, keeping the aspect ratio; peak ink at 255."""
     height, width = box.shape
     scale = side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))  # (w, h) for OpenCV
+    return resized(box, (max(1, round(width * scale)), max(1, round(height * scale))))
+
+
+def resized(box: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`box` resized by area to `size` (width, height, as OpenCV takes it), its peak ink
+    stretched back to 255: area averaging thins faint strokes that MNIST's digits never have."""
     small = cv2.resize(box, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     peak = float(small.max())
-    return (
-        np.clip(np.rint(small * (PIXEL_MAX / peak)), 0, PIXEL_MAX).astype(np.uint8)
-        if peak
-        else small
-    )
+    if not peak:
+        return small.astype(np.uint8)
+    return np.clip(np.rint(small * (PIXEL_MAX / peak)), 0, PIXEL_MAX).astype(np.uint8)
 
 
 def match_strokes(box: np.ndarray, side: int | None = None) -> np.ndarray:

@@ -143,22 +143,15 @@ def litert_predictor(path: Path) -> Predictor:
     return predict
 
 
-def keras_predictor(path: Path) -> Predictor:
-    """The Keras model itself (imports TensorFlow)."""
+def keras_predictor(path: Path, input_shape: tuple[int, ...] = IMAGE_SHAPE) -> Predictor:
+    """The Keras model itself (imports TensorFlow), checked to take `input_shape` batches: a
+    digit model 28x28x1 images, a number reader its lines."""
     import keras
 
     model = keras.saving.load_model(path, compile=False)
-    expected = (None, *IMAGE_SHAPE)
+    expected = (None, *input_shape)
     if tuple(model.input_shape) != expected:
         raise ValueError(f"{path}: model input is {model.input_shape}, expected {expected}")
-    return lambda batch: np.asarray(model.predict(batch, batch_size=CHUNK, verbose=0))
-
-
-def keras_line_predictor(path: Path) -> Predictor:
-    """A number reader's .keras file (imports TensorFlow): lines in, per-step classes out."""
-    import keras
-
-    model = keras.saving.load_model(path, compile=False)
     return lambda batch: np.asarray(model.predict(batch, batch_size=CHUNK, verbose=0))
 
 

@@ -146,7 +146,7 @@ def test_touching_test_digits_read_as_two(
 ):
     """Today's grouping reads every touching pair as one digit. The cut search (a model without
     a reader) reads a share of them as the two digits written (about a fifth with this small
-    model; the 99.5% champion a third: bench/numbers.py); the number reader most of them."""
+    model; the 99.5% champion a third: bench/written_numbers.py); the number reader most of them."""
     made = touching_pairs(mnist_arrays, 40, seed=1)
     for i, number in enumerate(made):
         cv2.imwrite(str(tmp_path / f"{i:02d}.png"), number.image)

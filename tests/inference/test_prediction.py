@@ -281,3 +281,25 @@ def test_write_predictions_csv(tmp_path):
     assert rows[1]["digits"] == "026" and rows[1]["low_confidence"] == "true"
     assert rows[2]["input"] == 'bad, "quoted".png' and rows[2]["error"] == "bad.png: empty file"
     assert [p.name for p in path.parent.iterdir()] == ["predictions.csv"]  # no temp file left
+
+
+def test_the_digit_model_scores_only_what_the_number_reader_did_not_read(tmp_path):
+    """Digits the number reader read keep its rows; the digit model sees only the others."""
+    from digitrec.inference.inputs import InputItem
+    from digitrec.inference.prediction import Reader
+
+    seen: list[int] = []
+
+    def digit_model(batch: np.ndarray) -> np.ndarray:  # (N, 28, 28, 1) -> (N, 10)
+        seen.append(len(batch))
+        return np.tile(np.eye(10, dtype=np.float32)[7], (len(batch), 1))
+
+    reader = Reader(tmp_path / "model.keras", "auto")
+    reader.__dict__.update(predictor=digit_model, gate=None)  # no file to load either from
+    blank = np.zeros((28, 28), np.uint8)
+    number_rows = np.eye(10, dtype=np.float32)[[4, 2]]  # the reader read "42"
+    items = [InputItem("number.png", path="number.png"), InputItem("digit.png", path="digit.png")]
+    prepared = [([blank, blank], True, None, number_rows), ([blank], False, None, None)]
+    number, digit = reader.read(items, prepared, top_k=3)
+    assert seen == [1]  # one call, for the one digit the reader did not read
+    assert number.digits == "42" and digit.digit == 7
