@@ -187,8 +187,8 @@ def main() -> None:
     parser.add_argument("--rounds", default="uci-scan,uci-photo,fonts,strokes,thick-photo")
     parser.add_argument("--skip-curves", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "loop_learning.json")
-    parser.add_argument("--norm", choices=("frozen", "trained"), default="frozen",
-                        help="adapt's batch-norm layers: kept (the profile) or trained on")  # fmt: skip
+    norms = ("frozen", "trained")  # adapt's batch-norm layers: kept as the champion's, or not
+    parser.add_argument("--norm", choices=norms, default="frozen")
     args = parser.parse_args()
     use_norm(args.norm)
     print(f"CPU: {this_cpu().describe()}", flush=True)

@@ -4,8 +4,9 @@ beside a digit model (and its LiteRT export), for benchmarks and for the tests' 
     .venv/bin/python bench/train_reader.py --steps 3000 --out tests/data/number_reader.keras
     .venv/bin/python bench/train_reader.py --steps 3000 --beside /path/to/run/model.keras
 
-Numbers are written with the embedded Kaggle split's training rows only (the hidden test rows,
-which bench/written_numbers.py reads, are never seen), STEPS x 64 / 4 of them, as the flow makes them.
+Numbers are written with the embedded Kaggle split's training rows only (the hidden test
+rows, which bench/written_numbers.py reads, are never seen), STEPS x 64 / 4 of them, as the
+flow makes them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ model: one digit per group of ink (`segment.read_digits`), the recognition-drive
 (`digitrec.inference.numbers.read_number`), or the number reader (`read_written`: the run's
 `model.number_reader.keras`, on LiteRT); `--before` and `--after` pick two (default: cuts, reader).
 
-    .venv/bin/python bench/written_numbers.py [--model PATH.keras] [--per-length 12] [--singles 2000]
+    .venv/bin/python bench/written_numbers.py [--model PATH.keras] [--per-length 12]
+        [--singles 2000]
 
 For each render (photo-like ink on paper, drawing-pad strokes), spacing (apart, close,
 touching) and length (2-10): exact-match accuracy, digit-count accuracy, per-digit accuracy
