@@ -230,6 +230,7 @@ def test_continuing_with_frozen_norm_keeps_the_batch_norm_layers_as_saved(
     assert before, "the compact CNN has batch-norm layers"
     same = all(np.array_equal(b, a) for b, a in zip(before, after, strict=True))
     assert same is frozen
+    # the rest of the model learned either way
     pairs = zip(other_weights(base.model), other_weights(again.model), strict=True)
-    assert any(not np.array_equal(b, a) for b, a in pairs)  # the rest of the model learned either way
+    assert any(not np.array_equal(b, a) for b, a in pairs)
     assert all(x.trainable for x in again.model.layers)  # saved as any model, to train on again
