@@ -48,14 +48,17 @@ def write_images(items: list, folder: Path) -> list[tuple[Path, int]]:
 
 def rest_accuracy(model: Path, rest: list[tuple[Path, int]]) -> float:
     """Share of the rest read as its label (a "not a digit" answer is wrong), through predict."""
+    return rest_scores(model, rest)[0]
+
+
+def rest_scores(model: Path, rest: list[tuple[Path, int]]) -> tuple[float, float]:
+    """(share read as its label, share refused as "not a digit"), through predict."""
     from digitrec.inference.prediction import read_inputs
 
     readings = read_inputs(model, [str(p) for p, _ in rest], multi_digit=False)
-    right = [
-        not p.rejected and p.digit == label
-        for p, (_, label) in zip(readings.predictions, rest, strict=True)
-    ]
-    return sum(right) / len(right)
+    pairs = list(zip(readings.predictions, rest, strict=True))
+    right = sum(not p.rejected and p.digit == label for p, (_, label) in pairs)
+    return right / len(pairs), sum(p.rejected for p, _ in pairs) / len(pairs)
 
 
 def import_labels(home: Path, folder: Path, source: str) -> dict:
@@ -145,9 +148,12 @@ def forgetting(base: Path, sets: dict, order: list[str], work: Path, k: int = 10
         import_labels(home, folder, name)
         result = adapt(home)
         model, hidden = champion_numbers(home)
-        rests = {n: rest_accuracy(model, sets[n]["rest"]) for n in order[:number]}
+        scores = {n: rest_scores(model, sets[n]["rest"]) for n in order[:number]}
+        rests = {n: right for n, (right, _) in scores.items()}
+        refused = {n: share for n, (_, share) in scores.items()}
         rows.append({"round": number, "population": name, "promoted": result["promoted"],
-                     "hidden": hidden, "rest": rests, "train_seconds": result["train_seconds"],
+                     "hidden": hidden, "rest": rests, "refused": refused,
+                     "train_seconds": result["train_seconds"],
                      "flow_seconds": result["flow_seconds"]})  # fmt: skip
         print(json.dumps(rows[-1]), flush=True)
     return rows
@@ -170,15 +176,6 @@ def figure(rows: list[dict], path: Path) -> Path:
     return path
 
 
-def use_norm(norm: str) -> None:
-    """Compare adapt with its batch-norm layers kept as the champion's, or trained on."""
-    from dataclasses import replace
-
-    from digitrec.modeling import profiles
-
-    profiles.PROFILES["adapt"] = replace(profiles.ADAPT, frozen_norm=norm == "frozen")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-home", type=Path, required=True)
@@ -187,10 +184,7 @@ def main() -> None:
     parser.add_argument("--rounds", default="uci-scan,uci-photo,fonts,strokes,thick-photo")
     parser.add_argument("--skip-curves", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "loop_learning.json")
-    norms = ("frozen", "trained")  # adapt's batch-norm layers: kept as the champion's, or not
-    parser.add_argument("--norm", choices=norms, default="frozen")
     args = parser.parse_args()
-    use_norm(args.norm)
     print(f"CPU: {this_cpu().describe()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="digitrec-loop-"))
     rounds = args.rounds.split(",") if args.rounds else []

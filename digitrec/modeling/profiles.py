@@ -33,7 +33,6 @@ class Profile:
     # Continue from the champion for epochs x this many steps instead of training from scratch
     # (None: from scratch, through the baseline and the candidates).
     adapt_steps: int | None = None
-    frozen_norm: bool = False  # continuing: keep the champion's batch-norm layers as they are
     # The number reader (digitrec.modeling.number_reader), trained only when the champion has
     # none to carry over: steps of 64 synthetic numbers, each seen about four times.
     reader_steps: int = 3000
@@ -117,7 +116,6 @@ ADAPT = Profile(
     cv_epochs=0,
     augmentation=COARSE,
     adapt_steps=100,
-    frozen_norm=True,
 )
 
 PROFILES = {p.name: p for p in (FAST, STANDARD, ENSEMBLE, ADAPT)}
@@ -155,7 +153,6 @@ def augmented_config(
         batch_size=batch_size or best.batch_size,
         emphasis_share=profile.feedback_share,
         steps_per_epoch=profile.adapt_steps,
-        frozen_norm=profile.frozen_norm,
     )
 
 

@@ -36,10 +36,6 @@ class TrainConfig:
     # oversampled; the rest of the batch replays the base rows. 0: rows mixed as they come.
     emphasis_share: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the (base) training rows
-    # Continuing from a saved model: keep its batch-norm statistics and scales as they are.
-    # Batches that mix corrections into base rows would otherwise move the statistics that
-    # every later reading of MNIST and of earlier populations depends on.
-    frozen_norm: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -161,15 +157,6 @@ def progress_callback(on_epoch: EpochCallback, epochs: int):
     return EpochProgress()
 
 
-def set_norm_trainable(model, trainable: bool) -> None:
-    """Let batch-norm layers learn, or run them in inference mode with their values fixed."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = trainable
-
-
 def fit(
     config: TrainConfig,
     train: tuple[np.ndarray, np.ndarray],
@@ -189,7 +176,6 @@ def fit(
         if config.precision != "float32":
             model = with_precision(model, config.precision, config.seed)
         keras.utils.set_random_seed(config.seed)
-        set_norm_trainable(model, not config.frozen_norm)
     else:
         model = build_model(config.architecture, seed=config.seed, precision=config.precision)
     per_epoch = steps_per_epoch(config, len(train[0]), emphasis)
@@ -208,7 +194,6 @@ def fit(
         shuffle=False,  # tf.data already shuffles
     )
     seconds = time.perf_counter() - started
-    set_norm_trainable(model, True)  # saved as any model is, to train on as any other
     if config.precision != "float32":  # saved, exported and served in float32
         model = with_precision(model, "float32", config.seed)
     images = config.epochs * per_epoch * config.batch_size

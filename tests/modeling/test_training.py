@@ -198,39 +198,3 @@ def test_every_batch_holds_the_same_share_of_emphasised_rows():
     plain = TrainConfig(batch_size=64, augmentation=None)
     assert len(list(make_dataset(images, labels, plain, True, emphasis))) == 16
     assert steps_per_epoch(plain, 1000, emphasis) == 16
-
-
-@pytest.mark.parametrize("frozen", [True, False])
-def test_continuing_with_frozen_norm_keeps_the_batch_norm_layers_as_saved(
-    frozen, mnist_arrays, tmp_path
-):
-    """adapt's batches mix corrections into base rows: with `frozen_norm` the champion's
-    batch-norm statistics and scales stay as they were while the other weights learn."""
-    import keras
-
-    images, labels = mnist_arrays
-    base = fit(TrainConfig("compact", epochs=1, batch_size=64, augmentation=None),
-               (images[:512], labels[:512]))  # fmt: skip
-    path = tmp_path / "champion.keras"
-    base.model.save(path)
-    config = TrainConfig("compact", epochs=1, batch_size=64, augmentation=None,
-                         steps_per_epoch=4, frozen_norm=frozen)  # fmt: skip
-    shifted = 255 - images[512:1024]  # inverted digits: statistics far from the champion's
-    again = fit(config, (shifted, labels[512:1024]), initial_model_path=path)
-
-    def norm_weights(model) -> list[np.ndarray]:
-        norms = [x for x in model.layers if isinstance(x, keras.layers.BatchNormalization)]
-        return [np.array(w) for layer in norms for w in layer.get_weights()]
-
-    def other_weights(model) -> list[np.ndarray]:
-        others = [x for x in model.layers if not isinstance(x, keras.layers.BatchNormalization)]
-        return [np.array(w) for layer in others for w in layer.get_weights()]
-
-    before, after = norm_weights(keras.saving.load_model(path)), norm_weights(again.model)
-    assert before, "the compact CNN has batch-norm layers"
-    same = all(np.array_equal(b, a) for b, a in zip(before, after, strict=True))
-    assert same is frozen
-    # the rest of the model learned either way
-    pairs = zip(other_weights(base.model), other_weights(again.model), strict=True)
-    assert any(not np.array_equal(b, a) for b, a in pairs)
-    assert all(x.trainable for x in again.model.layers)  # saved as any model, to train on again
