@@ -21,7 +21,7 @@ from digitrec.data.kaggle import load_answers, load_csv  # noqa: E402
 from digitrec.evaluation.calibration import expected_calibration_error  # noqa: E402
 from digitrec.inference.rejection import load_gate  # noqa: E402
 from digitrec.inference.runtimes import load_predictor  # noqa: E402
-from digitrec.pipeline.rejection import make_nondigits, photographed  # noqa: E402
+from digitrec.pipeline.gate_renders import make_nondigits, photographed  # noqa: E402
 from digitrec.registry import resolve_model  # noqa: E402
 
 SEED = 424_242  # no training run draws or photographs from this seed

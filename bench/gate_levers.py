@@ -71,7 +71,8 @@ def run_variant(name: str, run_dir: Path) -> dict:
     from digitrec.data.kaggle import load_csv
     from digitrec.inference.rejection import combined_score
     from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
-    from digitrec.pipeline.rejection import gate_images, make_nondigits, photographed
+    from digitrec.pipeline.gate_renders import make_nondigits, photographed
+    from digitrec.pipeline.rejection import gate_images
     from digitrec.pipeline.run import load_split, probabilities
 
     variant = VARIANTS[name]

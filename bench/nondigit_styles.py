@@ -18,7 +18,7 @@ from digitrec.data import styles  # noqa: E402
 from digitrec.inference.files import ImageError  # noqa: E402
 from digitrec.inference.preprocess import to_mnist  # noqa: E402
 from digitrec.inference.rejection import load_gate  # noqa: E402
-from digitrec.pipeline.rejection import make_nondigits  # noqa: E402
+from digitrec.pipeline.gate_renders import make_nondigits  # noqa: E402
 from digitrec.pipeline.run import probabilities  # noqa: E402
 
 SEED = 515_151  # no training run draws non-digits from this seed

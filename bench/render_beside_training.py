@@ -23,13 +23,13 @@ ROWS = 37_800  # a fast run's training rows
 
 def render(digits) -> float:
     """8,000 gate digits, 4,000 drawn and 2,000 photographed non-digits; returns seconds."""
-    from digitrec.pipeline import rejection
+    from digitrec.pipeline import gate_renders
 
     started = time.perf_counter()
-    with rejection.one_opencv_thread():
-        rejection.gate_digits(digits, 0)
-        rejection.make_nondigits(4000, 0)
-        rejection.photographed(rejection.make_nondigits(2000, 1), 0)
+    with gate_renders.one_opencv_thread():
+        gate_renders.gate_digits(digits, 0)
+        gate_renders.make_nondigits(4000, 0)
+        gate_renders.photographed(gate_renders.make_nondigits(2000, 1), 0)
     return round(time.perf_counter() - started, 1)
 
 

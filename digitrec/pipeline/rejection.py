@@ -9,24 +9,13 @@ import pickle
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-import cv2
 import numpy as np
 
 from digitrec.arrays import model_input
 from digitrec.constants import IMAGE_SHAPE
-from digitrec.data import nondigits as nondigits_module
-from digitrec.data import photos as photos_module
-from digitrec.data.nondigits import draw_nondigits, redraw
-from digitrec.data.photos import photo_like
 from digitrec.evaluation import confidence_figures
-from digitrec.inference import preprocess as preprocess_module
-from digitrec.inference.files import ImageError
-from digitrec.inference.preprocess import to_mnist
 from digitrec.inference.rejection import combined_score, gate_path, gate_settings_path
 from digitrec.inference.runtimes import litert_predictor
 from digitrec.loop import feedback
@@ -34,13 +23,18 @@ from digitrec.loop.store import png_pixels
 from digitrec.modeling.rejection import gate_scores, threshold_for, train_gate
 from digitrec.pipeline.data import save_figures
 from digitrec.pipeline.feedback import checked_rows
+from digitrec.pipeline.gate_renders import (
+    cached,
+    gate_digits,
+    make_nondigits,
+    one_opencv_thread,
+    training_nondigits,
+)
 from digitrec.pipeline.records import GateInputs, Rejection, RunContext, plain
 from digitrec.pipeline.run import load_split, probabilities
-from digitrec.storage import cache_dir, write_json_atomic, write_with
+from digitrec.storage import write_json_atomic, write_with
 
 GATE_DIGITS = 20_000  # training digits the gate sees (at most) and as many non-digits
-REDRAWN = 0.25  # share of each class drawn on the non-digits' canvas
-PHOTOGRAPHED = 0.25  # share of each class rendered as phone photos and read back
 HELD_OUT_NONDIGITS = 2_000
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out non-digits never share a seed with training ones
 EXPORT_TOLERANCE = 1e-3  # LiteRT gate scores may differ from Keras' by float rounding only
@@ -94,18 +88,6 @@ def render_in_child(run: RunContext) -> None:
     if done.returncode != 0:
         error = done.stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"rendering the gate's inputs failed (exit {done.returncode}):\n{error}")
-
-
-@contextmanager
-def one_opencv_thread() -> Iterator[None]:
-    """OpenCV on one thread meanwhile: on these small images its worker threads took 20% more
-    CPU for the same wall time (bench/RESULTS.md), CPU the training beside it needs."""
-    previous = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(previous)
 
 
 def rendered_inputs(run: RunContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -173,19 +155,6 @@ def train_rejector(model_path: str, run: RunContext, inputs: GateInputs) -> Reje
     return result
 
 
-def mnist_style(canvases: np.ndarray, fallback: np.ndarray | None = None) -> np.ndarray:
-    """Canvases (N, H, W) through `to_mnist` (N, 28, 28); a canvas whose ink vanished keeps its
-    `fallback` image, else is dropped."""
-    out = []
-    for i, canvas in enumerate(canvases):
-        try:
-            out.append(to_mnist(canvas))
-        except ImageError:
-            if fallback is not None:
-                out.append(fallback[i])
-    return np.stack(out)
-
-
 def reviewed_examples() -> tuple[np.ndarray, np.ndarray]:
     """The feedback store's latest labels as (digits, non-digits), each (n, 28, 28) uint8:
     what people marked "not a digit" (on the page or in review) trains the gate as one."""
@@ -201,84 +170,6 @@ def reviewed_examples() -> tuple[np.ndarray, np.ndarray]:
 def top_probability(model_path: str, images: np.ndarray) -> np.ndarray:
     """The digit model's calibrated confidence (N,) in its answer."""
     return probabilities(model_path, images).max(1)
-
-
-def photographed(images: np.ndarray, seed: int) -> np.ndarray:
-    """Each 28x28 as a phone photo read back by `to_mnist`; photos that lost their ink drop out."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for image in images:
-        try:
-            out.append(to_mnist(photo_like(image, rng)))
-        except ImageError:
-            continue
-    return np.stack(out) if out else np.zeros((0, *images.shape[1:]), np.uint8)
-
-
-def gate_digits(digits: np.ndarray, seed: int) -> np.ndarray:
-    """Training digits as they are, redrawn on the canvas, and photographed (REDRAWN and
-    PHOTOGRAPHED shares), so the gate meets digits made every way non-digits are."""
-    n = len(digits)
-    redrawn, photos = int(n * REDRAWN), int(n * PHOTOGRAPHED)
-    keep = digits[: n - redrawn - photos]
-    again = digits[len(keep) : len(keep) + redrawn]
-    shot = photographed(digits[len(keep) + redrawn :], seed)
-    return np.concatenate([keep, mnist_style(redraw(again, seed), fallback=again), shot])
-
-
-def training_nondigits(count: int, seed: int) -> np.ndarray:
-    """The gate's non-digits, drawn and partly photographed; they depend only on the seed and
-    the rendering code, so they are cached."""
-
-    def draw() -> np.ndarray:
-        photos = int(count * PHOTOGRAPHED)
-        drawn = make_nondigits(count - photos, seed)
-        return np.concatenate([drawn, photographed(make_nondigits(photos, seed + 1), seed)])
-
-    return cached(f"nondigits-{seed}-{count}", draw)
-
-
-RENDERING_CODE = (nondigits_module, photos_module, preprocess_module)
-
-
-def rendering_version() -> str:
-    """A hash of the code that draws, photographs and reads back the gate's inputs: a cached
-    render is only reused while that code is unchanged."""
-    digest = hashlib.sha256()
-    for module in RENDERING_CODE:
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def cached(name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
-    """Images under DIGITREC_HOME/cache/gate/, keyed by `name` and the rendering code."""
-    path = cache_dir() / "gate" / f"{name}-r{rendering_version()}.npz"
-    if path.is_file():
-        with np.load(path) as stored:
-            return stored["images"]
-    images = make()
-    write_with(path, lambda tmp: np.savez(tmp, images=images))
-    prune(path.parent, name.split("-")[0])
-    return images
-
-
-CACHED_PER_KIND = 4  # renders kept per kind: each distinct training set makes a new one
-
-
-def prune(folder: Path, kind: str) -> None:
-    """Delete all but the CACHED_PER_KIND newest renders of a kind (digits, nondigits, held)."""
-    renders = sorted(folder.glob(f"{kind}-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in renders[CACHED_PER_KIND:]:
-        old.unlink(missing_ok=True)
-
-
-def make_nondigits(count: int, seed: int) -> np.ndarray:
-    """`count` MNIST-style non-digits (count, 28, 28), as an input photo of one would look."""
-    made = mnist_style(draw_nondigits(count, seed))
-    while len(made) < count:  # a few drawings can leave the canvas: draw more
-        seed += 7919
-        made = np.concatenate([made, mnist_style(draw_nondigits(count - len(made), seed))])
-    return made
 
 
 def export_gate(gate, model_path: str, check_images: np.ndarray) -> None:

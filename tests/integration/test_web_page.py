@@ -45,7 +45,8 @@ def gated_model(strong_model_path, mnist_arrays, tmp_path_factory) -> tuple[Path
     from digitrec.inference.rejection import combined_score, gate_settings_path, load_gate
     from digitrec.inference.runtimes import load_predictor
     from digitrec.modeling.rejection import gate_scores, train_gate
-    from digitrec.pipeline.rejection import export_gate, make_nondigits
+    from digitrec.pipeline.gate_renders import make_nondigits
+    from digitrec.pipeline.rejection import export_gate
 
     folder = tmp_path_factory.mktemp("gated")
     for source in strong_model_path.parent.glob(f"{strong_model_path.stem}.*"):

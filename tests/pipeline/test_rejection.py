@@ -8,7 +8,7 @@ import pytest
 from digitrec.data.nondigits import KINDS, LETTERS
 from digitrec.inference.rejection import Gate, verdict
 from digitrec.modeling.rejection import threshold_for
-from digitrec.pipeline.rejection import make_nondigits
+from digitrec.pipeline.gate_renders import make_nondigits
 
 
 def test_nondigits_are_mnist_style_varied_and_seeded():
@@ -90,14 +90,15 @@ def test_predict_reports_the_gates_verdict(strong_model_path, mnist_arrays, tmp_
 
 
 def test_gate_training_sets_mix_every_way_of_making_inputs(tmp_path, monkeypatch, mnist_arrays):
-    from digitrec.pipeline.rejection import gate_digits, training_nondigits
+    from digitrec.pipeline.gate_renders import gate_digits, training_nondigits
 
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
     images = mnist_arrays[0][:40]
     digits = gate_digits(images, seed=0)
     assert digits.shape[1:] == (28, 28) and 35 <= len(digits) <= 40  # a photo may lose its ink
-    assert np.array_equal(digits[:20], images[:20])  # half as they are, then redrawn and photos
-    assert not np.array_equal(digits[20:30], images[20:30])
+    # a quarter as they are, then redrawn, photographed, scanned coarsely, drawn by a marker
+    assert np.array_equal(digits[:10], images[:10])
+    assert not np.array_equal(digits[10:20], images[10:20])
     first = training_nondigits(40, seed=5)
     cached = list((tmp_path / "cache" / "gate").glob("nondigits-*.npz"))
     assert len(cached) == 1 and len(first) >= 35
@@ -106,7 +107,8 @@ def test_gate_training_sets_mix_every_way_of_making_inputs(tmp_path, monkeypatch
 
 def test_reviewed_not_a_digit_labels_join_the_gates_training(tmp_path, monkeypatch, mnist_arrays):
     from digitrec.loop import feedback
-    from digitrec.pipeline.rejection import make_nondigits, reviewed_examples
+    from digitrec.pipeline.gate_renders import make_nondigits
+    from digitrec.pipeline.rejection import reviewed_examples
 
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path))
     assert [len(x) for x in reviewed_examples()] == [0, 0]  # no feedback yet
@@ -127,7 +129,7 @@ def test_reviewed_not_a_digit_labels_join_the_gates_training(tmp_path, monkeypat
 
 def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_kaggle_dir):
     from digitrec.data.sources import locate_data
-    from digitrec.pipeline import rejection
+    from digitrec.pipeline import gate_renders, rejection
     from digitrec.pipeline.run import split_data
 
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
@@ -140,7 +142,7 @@ def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_
     names = sorted(p.name for p in cache.glob("*.npz"))
     assert [n.split("-")[0] for n in names] == ["digits", "held", "nondigits"]
     drawn = []
-    monkeypatch.setattr(rejection, "photographed", lambda *a: drawn.append(a) or a[0][:0])
+    monkeypatch.setattr(gate_renders, "photographed", lambda *a: drawn.append(a) or a[0][:0])
     again = rejection.gate_images(run)  # read back: nothing is drawn or photographed again
     assert drawn == [] and all(
         np.array_equal(getattr(first, f), getattr(again, f))
@@ -150,22 +152,22 @@ def test_gate_inputs_are_rendered_once_per_content(tmp_path, monkeypatch, small_
     rejection.gate_images(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 1))
     assert len(list(cache.glob("digits-*.npz"))) == 2
     # Old renders do not pile up: only the newest few per kind stay.
-    for seed in range(2, 2 + rejection.CACHED_PER_KIND):
+    for seed in range(2, 2 + gate_renders.CACHED_PER_KIND):
         rejection.gate_images(split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, seed))
-    assert len(list(cache.glob("digits-*.npz"))) == rejection.CACHED_PER_KIND
+    assert len(list(cache.glob("digits-*.npz"))) == gate_renders.CACHED_PER_KIND
 
 
 def test_a_child_process_renders_the_gates_inputs(tmp_path, monkeypatch, small_kaggle_dir):
     """The flow's way: a child process fills the cache; this process only reads it back."""
     from digitrec.data.sources import locate_data
-    from digitrec.pipeline import rejection
+    from digitrec.pipeline import gate_renders, rejection
     from digitrec.pipeline.run import split_data
 
     monkeypatch.setenv("DIGITREC_HOME", str(tmp_path / "home"))
     run = split_data(locate_data(str(small_kaggle_dir)), tmp_path, 0.1, 0)
     drawn = []
-    monkeypatch.setattr(rejection, "photographed", lambda *a: drawn.append(a) or a[0][:0])
-    monkeypatch.setattr(rejection, "draw_nondigits", lambda *a: drawn.append(a))
+    monkeypatch.setattr(gate_renders, "photographed", lambda *a: drawn.append(a) or a[0][:0])
+    monkeypatch.setattr(gate_renders, "draw_nondigits", lambda *a: drawn.append(a))
     inputs = rejection.prepare_gate_inputs(run, in_child=True)
     assert drawn == []  # nothing rendered here: the child did it
     assert inputs.path == run.run_dir / rejection.GATE_INPUTS  # tasks pass the file, not arrays
