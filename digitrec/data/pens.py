@@ -1,6 +1,6 @@
-"""Digits (or non-digits) as other pens and scanners make them: a coarse scan and a broad
-marker. The "not a digit" gate trains on these beside MNIST's own strokes, so that a blurred
-low-resolution digit or a marker's fat strokes are not taken for something else.
+"""Digits (or non-digits) as a coarse scanner makes them. The "not a digit" gate trains on
+these beside MNIST's own strokes, so that a blurred low-resolution digit is not taken for
+something else.
 
 These are not `digitrec.data.styles`' renderings (their held-out sets stay unseen): other
 sizes, other interpolations, no paper, no JPEG."""
@@ -11,7 +11,6 @@ import cv2
 import numpy as np
 
 COARSE_SIDES = (5, 12)  # px: the scan's resolution, before it is enlarged again
-MARKER_SCALE = 4  # the digit is enlarged this much before its strokes grow
 
 
 def coarse_scan(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -23,14 +22,3 @@ def coarse_scan(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     big = np.clip(cv2.resize(small.astype(np.float32), (size, size), interpolation=method), 0, 255)
     pad = size // 4
     return cv2.copyMakeBorder(big.astype(np.uint8), pad, pad, pad, pad, cv2.BORDER_CONSTANT)
-
-
-def marker(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A (28, 28) digit drawn again with a broad marker: enlarged, strokes grown by 1.5-3.5 of
-    MNIST's pixels a side, edges softened; white ink on black."""
-    big = cv2.resize(digit, None, fx=MARKER_SCALE, fy=MARKER_SCALE, interpolation=cv2.INTER_CUBIC)
-    grow = int(round(rng.uniform(1.5, 3.5) * MARKER_SCALE))
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
-    pad = 2 * grow
-    padded = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT)
-    return cv2.GaussianBlur(cv2.dilate(padded, kernel), (0, 0), rng.uniform(0.5, 2.0))

@@ -1,6 +1,5 @@
 """The "not a digit" gate's training images, rendered: MNIST digits as they are, redrawn,
-photographed, scanned coarsely and drawn with a marker, and as many non-digits made the same
-ways. Rendering is OpenCV work of a minute, so every part is cached under DIGITREC_HOME/cache/
+photographed and scanned coarsely, and as many non-digits made the same ways. Rendering is OpenCV work of a minute, so every part is cached under DIGITREC_HOME/cache/
 gate/, keyed by its content and by this rendering code."""
 
 from __future__ import annotations
@@ -27,11 +26,11 @@ from digitrec.storage import cache_dir, write_with
 
 REDRAWN = 0.25  # share of each class drawn on the non-digits' canvas
 PHOTOGRAPHED = 0.25  # share of each class rendered as phone photos and read back
-# Shares of the digits drawn by other pens (`digitrec.data.pens`), and of the non-digits seen
-# as coarsely: without them the gate refused 3-4% of other writers' digits that the model read
-# right (UCI scans and photos, marker digits; bench/RESULTS.md).
+# Share of each class scanned coarsely (`digitrec.data.pens`): without it the gate refused 3-4%
+# of other writers' low-resolution digits that the model read right; the non-digits get the
+# same share, so that blur alone does not say "digit". A marker's share was measured and
+# left out: it cost 4-6 points of non-digits refused (bench/RESULTS.md).
 COARSE = 0.125
-MARKER = 0.125
 
 
 @contextmanager
@@ -74,19 +73,17 @@ def photographed(images: np.ndarray, seed: int) -> np.ndarray:
 
 
 def gate_digits(digits: np.ndarray, seed: int) -> np.ndarray:
-    """Training digits as they are, redrawn on the canvas, photographed, scanned coarsely and
-    drawn with a marker (REDRAWN, PHOTOGRAPHED, COARSE and MARKER shares), so the gate meets
-    digits made every way non-digits are, and by other pens than MNIST's."""
+    """Training digits as they are, redrawn on the canvas, photographed and scanned coarsely
+    (REDRAWN, PHOTOGRAPHED and COARSE shares), so the gate meets digits made every way
+    non-digits are, and at other resolutions than MNIST's."""
     n = len(digits)
-    counts = [int(n * share) for share in (REDRAWN, PHOTOGRAPHED, COARSE, MARKER)]
-    parts = np.split(digits, np.cumsum([n - sum(counts), *counts[:-1]]))
-    keep, again, shot, coarse, broad = parts
+    counts = [int(n * share) for share in (REDRAWN, PHOTOGRAPHED, COARSE)]
+    keep, again, shot, coarse = np.split(digits, np.cumsum([n - sum(counts), *counts[:-1]]))
     return np.concatenate([
         keep,
         mnist_style(redraw(again, seed), fallback=again),
         photographed(shot, seed),
         penned(coarse, pens.coarse_scan, seed),
-        penned(broad, pens.marker, seed + 1),
     ])  # fmt: skip
 
 
@@ -97,8 +94,8 @@ def penned(images: np.ndarray, pen: Callable, seed: int) -> np.ndarray:
 
 
 def training_nondigits(count: int, seed: int) -> np.ndarray:
-    """The gate's non-digits, drawn and partly photographed; they depend only on the seed and
-    the rendering code, so they are cached."""
+    """The gate's non-digits, drawn, and partly photographed and scanned coarsely as the digits
+    are; they depend only on the seed and the rendering code, so they are cached."""
 
     def draw() -> np.ndarray:
         photos, coarse = int(count * PHOTOGRAPHED), int(count * COARSE)
@@ -146,8 +143,8 @@ def prune(folder: Path, kind: str) -> None:
 
 def make_nondigits(count: int, seed: int) -> np.ndarray:
     """`count` MNIST-style non-digits (count, 28, 28), as an input photo of one would look."""
-    made = mnist_style(draw_nondigits(count, seed))
+    made = np.zeros((0, *IMAGE_SHAPE[:2]), np.uint8)
     while len(made) < count:  # a few drawings can leave the canvas: draw more
-        seed += 7919
         made = np.concatenate([made, mnist_style(draw_nondigits(count - len(made), seed))])
+        seed += 7919
     return made

@@ -1,11 +1,10 @@
-"""Other pens' digits for the gate: a coarse scan and a broad marker, read back as MNIST."""
+"""A coarse scan's digits for the gate, read back as MNIST."""
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
-from digitrec.data.pens import MARKER_SCALE, coarse_scan, marker
+from digitrec.data.pens import coarse_scan
 from digitrec.inference.preprocess import to_mnist
 
 
@@ -21,13 +20,3 @@ def test_a_coarse_scan_keeps_the_digit_but_not_its_detail(mnist_arrays):
         assert read.shape == (28, 28) and read.max() == 255
         same = np.corrcoef(read.ravel(), to_mnist(digit).ravel())[0, 1]
         assert 0.5 < same < 0.99  # the same digit, its detail blurred away
-
-
-def test_a_marker_draws_broader_strokes_than_mnists(mnist_arrays):
-    images, _ = mnist_arrays
-    rng = np.random.default_rng(1)
-    for digit in images[:20]:
-        drawn = marker(digit, rng)
-        enlarged = cv2.resize(digit, None, fx=MARKER_SCALE, fy=MARKER_SCALE)
-        assert ink(drawn) > 1.5 * ink(enlarged)  # strokes grown 1.5-3.5 px a side
-        assert to_mnist(drawn).shape == (28, 28)  # and still read as a digit's ink
