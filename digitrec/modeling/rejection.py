@@ -10,7 +10,7 @@ from digitrec.arrays import model_input
 from digitrec.constants import IMAGE_SHAPE
 from digitrec.modeling.training import STEPS_PER_EXECUTION
 
-GATE_EPOCHS = 6  # 3 refused 2 points fewer non-digits once coarse scans joined (RESULTS.md)
+GATE_EPOCHS = 6  # 3 refused 3-4 points fewer non-digits once coarse scans joined (RESULTS.md)
 GATE_BATCH = 256
 MAX_DIGITS_REJECTED = 0.006  # the threshold rejects at most this share of held-out digits
 
