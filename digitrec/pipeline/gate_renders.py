@@ -1,6 +1,7 @@
 """The "not a digit" gate's training images, rendered: MNIST digits as they are, redrawn,
-photographed and scanned coarsely, and as many non-digits made the same ways. Rendering is OpenCV work of a minute, so every part is cached under DIGITREC_HOME/cache/
-gate/, keyed by its content and by this rendering code."""
+photographed and scanned coarsely, and as many non-digits made the same ways. Rendering is
+OpenCV work of a minute, so every part is cached under DIGITREC_HOME/cache/gate/, keyed by its
+content and by this rendering code."""
 
 from __future__ import annotations
 
