@@ -69,6 +69,10 @@ VARIANTS = {
         plain=1, augmented=6, policy="mixed_bfloat16", low_resolution=0.25
     ),
     "bf16-plain1-aug6-seed1": Variant(plain=1, augmented=6, policy="mixed_bfloat16", seed=1),
+    # Half of each augmented batch coarse: does the digit model read other writers better?
+    "bf16-plain1-aug6-lowres50": Variant(
+        plain=1, augmented=6, policy="mixed_bfloat16", low_resolution=0.5
+    ),
     "bf16-plain1-aug6-lowres-seed1": Variant(
         plain=1, augmented=6, policy="mixed_bfloat16", low_resolution=0.25, seed=1
     ),
