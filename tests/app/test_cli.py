@@ -109,6 +109,7 @@ def test_train_command_on_a_kaggle_folder(tmp_path, small_kaggle_dir):
     assert lines["hidden-test"].split()[-1] == f"{metrics['hidden_test_accuracy']:.4%}"
 
 
+@pytest.mark.slow  # the whole train command, and its temporary server
 def test_bad_data_folder_fails_the_train_command(tmp_path):
     result = digitrec("train", "--data-dir", str(tmp_path / "nowhere"), home=tmp_path)
     assert result.returncode != 0

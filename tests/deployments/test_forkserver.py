@@ -45,6 +45,7 @@ def run_and_report(tmp_path, name: str) -> tuple[multiprocessing.process.BasePro
     return process, (json.loads(report.read_text()) if report.exists() else {})
 
 
+@pytest.mark.integration  # a Prefect test server
 def test_runs_fork_from_a_server_that_imported_the_flow(prefect_harness, tmp_path, restored):
     forkserver.start_runs_by_fork([forkserver_flows.__name__])
     assert forkserver.starts_runs_by_fork()
@@ -57,6 +58,7 @@ def test_runs_fork_from_a_server_that_imported_the_flow(prefect_harness, tmp_pat
     assert runs[0][1]["pid"] != runs[1][1]["pid"]  # each run its own process
 
 
+@pytest.mark.integration  # a Prefect test server
 def test_spawned_runs_get_the_module_flow_too(prefect_harness, tmp_path, restored):
     """Prefect's own start (a fresh interpreter) with flows sent by name: the string
     annotations resolve in the run's process, which imported the module itself."""

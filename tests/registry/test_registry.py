@@ -175,6 +175,7 @@ print(result.version, result.promoted)
 """
 
 
+@pytest.mark.slow  # two processes, each importing MLflow
 def test_two_processes_promoting_at_once(fresh_home, tiny_model):
     registry.register(record("base", tiny_model, 0.90), promote=True)
     go = fresh_home / "go"
