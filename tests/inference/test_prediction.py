@@ -178,6 +178,7 @@ def test_fields_top_k_and_low_confidence(tiny_model_path, tmp_path, known):
     assert sum(t["probability"] for t in everything.top_k) == pytest.approx(1.0, abs=1e-4)
 
 
+@pytest.mark.slow  # 300 photo renders read through files
 def test_known_digits_raw_rows_versus_photo_like_renders(tiny_model_path, tmp_path, known):
     images, labels = known
     rows = write_test_csv(tmp_path / "known.csv", images, labels)
@@ -195,6 +196,7 @@ def test_known_digits_raw_rows_versus_photo_like_renders(tiny_model_path, tmp_pa
     assert all(p.digits is None for p in predictions)  # no single digit was read as a number
 
 
+@pytest.mark.slow  # 300 images written and read twice
 def test_two_pixel_shift_of_an_image_changes_few_predictions(tiny_model_path, tmp_path, known):
     images = known[0][:150]
     plain, shifted = tmp_path / "plain", tmp_path / "shifted"
