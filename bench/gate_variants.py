@@ -60,9 +60,10 @@ def main() -> None:
     from bench.loop_learning import rest_scores, write_images
     from bench.populations import population
     from digitrec.hardware import this_cpu
-    from digitrec.registry import resolve_model
+    from digitrec.storage import runs_dir
 
-    model = resolve_model("champion")
+    manifest = json.loads((home / "models" / "champion.json").read_text())
+    model = runs_dir() / manifest["run_id"] / "model.keras"  # its run folder holds the split
     report = {"cpu": this_cpu().describe(), "coarse": args.coarse, "epochs": args.epochs,
               **retrain_gate(model.parent, args.coarse, args.epochs)}  # fmt: skip
     for name in args.populations.split(","):
