@@ -30,7 +30,7 @@ PHOTOGRAPHED = 0.25  # share of each class rendered as phone photos and read bac
 # Share of each class scanned coarsely (`digitrec.data.pens`): without it the gate refused 3-4%
 # of other writers' low-resolution digits that the model read right; the non-digits get the
 # same share, so that blur alone does not say "digit". A marker's share was measured and
-# left out: it cost 4-6 points of non-digits refused (bench/RESULTS.md).
+# left out: it cost 1-4 points of non-digits refused (bench/RESULTS.md).
 COARSE = 0.125
 
 
