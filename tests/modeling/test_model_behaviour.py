@@ -1,5 +1,6 @@
-"""Behavioural tests of a model trained with the fast profile's recipe on the original MNIST
-training images (60,000) and tested on the 10,000 original test images it never saw."""
+"""Behavioural tests of a model trained with the fast profile's recipe on half of the original
+MNIST training images (30,000: the whole 60,000 took four minutes of the suite's thirty) and
+tested on the 10,000 original test images it never saw."""
 
 import cv2
 import numpy as np
@@ -14,13 +15,14 @@ from tests.predictions import predict_inputs
 
 pytestmark = pytest.mark.slow
 TEST_START = 60_000  # the original MNIST test set in mnist_arrays
+TRAIN_ROWS = 30_000  # the first half of the original training images
 
 
 @pytest.fixture(scope="module")
 def fast_model(mnist_arrays, tmp_path_factory):
-    """The fast recipe (short plain phase, then augmented retraining) on 60,000 images: ~4 min."""
+    """The fast recipe (short plain phase, then augmented retraining) on 30,000 images: ~2 min."""
     images, labels = mnist_arrays
-    train = (images[:TEST_START], labels[:TEST_START])
+    train = (images[:TRAIN_ROWS], labels[:TRAIN_ROWS])
     plain = fit(FAST.candidates[0], train)
     folder = tmp_path_factory.mktemp("fast")
     start = write_with(folder / "plain.keras", plain.model.save)
@@ -40,7 +42,7 @@ def test_known_digits(fast_model, mnist_arrays):
     images, labels = mnist_arrays
     accuracy = (predict_proba(model, images[TEST_START:]).argmax(1) == labels[TEST_START:]).mean()
     print(f"fast recipe, 10,000 MNIST test digits: {accuracy:.4%}")
-    assert accuracy >= 0.994
+    assert accuracy >= 0.993  # 99.49% measured on an AMD EPYC in bfloat16 (bench/RESULTS.md)
 
 
 def test_two_pixel_shift_keeps_the_prediction(fast_model, mnist_arrays):
