@@ -83,6 +83,19 @@ def scores(reads: list[str], truths: list[str]) -> dict[str, float]:
     }  # fmt: skip
 
 
+def progress(variant: str):
+    return lambda step, loss: print(f"  {variant} step {step}: loss {loss:.3f}", flush=True)
+
+
+def read_checks(model, checks: dict) -> dict[str, dict[str, float]]:
+    """Exact, count and per-digit accuracy of a reader on each spacing's check lines."""
+    predict = lambda batch: np.asarray(model.predict(batch, batch_size=256, verbose=0))  # noqa: E731
+    return {
+        spacing: scores(read_batch(predict, lines), number_strings(targets))
+        for spacing, (lines, targets) in checks.items()
+    }
+
+
 def variant_reader(stem: str, head: str):
     """A reader builder like `build_reader`, with another stem or sequence head."""
 
@@ -151,26 +164,18 @@ def main() -> None:
     print(f"CPU: {this_cpu().describe()}; {len(x)} training lines; {precision}", flush=True)
     for path in args.evaluate:
         model = keras.saving.load_model(path, compile=False)
-        predict = lambda batch: np.asarray(model.predict(batch, batch_size=256, verbose=0))  # noqa: E731
-        result = {"reader": str(path)}
-        for spacing, (cx, cy) in checks.items():
-            result[spacing] = scores(read_batch(predict, cx), number_strings(cy))
-        print(json.dumps(result), flush=True)
+        print(json.dumps({"reader": str(path), **read_checks(model, checks)}), flush=True)
     for variant in filter(None, args.variants.split(",")):
         config = ReaderConfig(steps=args.steps, precision=precision,
                               learning_rate=args.learning_rate)  # fmt: skip
         number_reader.build_reader = VARIANTS.get(variant, base)
-        log = lambda s, loss: print(f"  {variant} step {s}: loss {loss:.3f}", flush=True)  # noqa: E731
         started = time.perf_counter()
-        model, seconds = train_reader(x, y, config, log)
-        predict = lambda batch: np.asarray(model.predict(batch, batch_size=256, verbose=0))  # noqa: E731
+        model, seconds = train_reader(x, y, config, progress(variant))
         result = {
             "variant": variant, "steps": args.steps, "s_per_step": round(seconds / args.steps, 3),
             "wall_s": round(time.perf_counter() - started, 1), "params": model.count_params(),
         }  # fmt: skip
-        for spacing, (cx, cy) in checks.items():
-            result[spacing] = scores(read_batch(predict, cx), number_strings(cy))
-        print(json.dumps(result), flush=True)
+        print(json.dumps({**result, **read_checks(model, checks)}), flush=True)
 
 
 if __name__ == "__main__":

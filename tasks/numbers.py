@@ -29,9 +29,11 @@ def read_numbers(model_path: str, run: RunContext, steps: int) -> NumberReading 
         print(f"number reader: none ({number_reading.STEPS_SETTING}=0, no champion's to carry)")
         return None
     where = f"trained in {reading.seconds:.0f} s" if reading.trained else "the champion's"
+    if reading.note:
+        print(f"number reader: {reading.note}")
     scores = ", ".join(f"{s} {share:.1%}" for s, share in reading.exact.items())
     print(f"number reader ({where}): numbers read exactly: {scores}")
-    row = {"trained": reading.trained, "seconds": reading.seconds, "lines": reading.lines}
+    row = {"trained": reading.trained, "seconds": reading.seconds, "steps": reading.steps}
     row |= {f"exact {s}": share for s, share in reading.exact.items()}
     row |= {f"count {s}": share for s, share in reading.count.items()}
     if reading.figure:

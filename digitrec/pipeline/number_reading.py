@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 
 from digitrec.data.numbers import SPACINGS
 from digitrec.inference.ctc import greedy
-from digitrec.inference.number_reader import reader_path
+from digitrec.inference.number_reader import load_line_predictor, reader_path
 from digitrec.modeling.number_reader import ReaderConfig
 from digitrec.pipeline.number_lines import number_strings, synthetic_lines
 from digitrec.pipeline.records import NumberReading, RunContext
@@ -48,10 +48,13 @@ def number_reader_step(
     run: RunContext, model_path: Path, steps: int, champion: Path | None = None, on_step=None
 ) -> NumberReading | None:
     """The number reader of the run's model (`model_path`): the champion's reader, carried
-    over, when it has one; else one trained here for `steps`; None when `steps` is 0."""
+    over, when it trained for at least `steps`; else one trained here for `steps` (a longer
+    profile trains a better one once), kept only when it reads this run's check numbers at
+    least as well as the champion's; None when `steps` is 0 and there is none to carry."""
     target = reader_path(model_path)
-    if champion is not None and summary_path(reader_path(champion)).is_file():
-        return carry_over(reader_path(champion), target)
+    held = reader_path(champion) if champion is not None else None
+    if held is not None and trained_steps(held) >= steps:
+        return carry_over(held, target)
     if steps == 0:
         return None
     train, train_idx, val_idx = load_split(run)
@@ -67,13 +70,22 @@ def number_reader_step(
     }  # fmt: skip
     reads, litert = checked_export(target, check)
     truths = {spacing: number_strings(written[1]) for spacing, written in check.items()}
+    exact = {s: agreement(reads[s], truths[s], exact=True) for s in check}
+    if held is not None and trained_steps(held) >= 0:
+        theirs = champion_exact(champion, check, truths)
+        if mean(theirs) > mean(exact):
+            discard(target)
+            kept = carry_over(held, target)
+            note = f"the champion's reads this run's check numbers better: {mean(theirs):.1%}"
+            return replace(kept, note=f"{note} against {mean(exact):.1%} for one trained here")
     result = NumberReading(
         path=str(target),
         litert=str(litert) if litert else None,
         trained=True,
         seconds=round(seconds, 1),
         lines=lines,
-        exact={s: agreement(reads[s], truths[s], exact=True) for s in check},
+        steps=steps,
+        exact=exact,
         count={s: agreement(reads[s], truths[s], exact=False) for s in check},
         figure=str(run.run_dir / FIGURE_FILE),
     )
@@ -83,10 +95,39 @@ def number_reader_step(
     return result
 
 
+def champion_exact(
+    model: Path, check: dict[str, Lines], truths: dict[str, list[str]]
+) -> dict[str, float]:
+    """Per spacing, the share of the check numbers the reader beside `model` reads exactly."""
+    predictor = load_line_predictor(model)
+    return {s: agreement(read_batch(predictor, made[0]), truths[s], exact=True)
+            for s, made in check.items()}  # fmt: skip
+
+
+def mean(shares: dict[str, float]) -> float:
+    return float(np.mean(list(shares.values())))
+
+
+def discard(target: Path) -> None:
+    """Remove a reader trained here and its LiteRT export (the champion's replaces them)."""
+    for path in (target, target.with_suffix(".tflite")):
+        path.unlink(missing_ok=True)
+
+
 def summary_path(reader: Path) -> Path:
     """model.number_reader.json: how the reader read when it was trained (a model sidecar, so
     it travels with the reader into the registry)."""
     return reader.with_suffix(".json")
+
+
+def trained_steps(reader: Path) -> int:
+    """The steps a stored reader trained for (-1: there is none); its summary names them, or
+    (written before it did) the lines it trained on, PASSES times each in batches."""
+    summary = summary_path(reader)
+    if not summary.is_file():
+        return -1
+    measured = json.loads(summary.read_text())
+    return int(measured.get("steps", measured["lines"] * PASSES // ReaderConfig.batch_size))
 
 
 def carry_over(source: Path, target: Path) -> NumberReading:
@@ -101,6 +142,7 @@ def carry_over(source: Path, target: Path) -> NumberReading:
     return NumberReading(**{
         **measured, "path": str(target), "litert": str(litert) if litert.is_file() else None,
         "trained": False, "seconds": 0.0, "lines": 0, "figure": "",
+        "steps": trained_steps(target),
     })  # fmt: skip
 
 

@@ -258,6 +258,8 @@ class NumberReading:
     exact: dict[str, float]  # share of validation numbers read exactly, per spacing
     count: dict[str, float]  # share read with the right number of digits, per spacing
     figure: str  # what it read in some touching validation numbers
+    steps: int = 0  # training steps it had (carried over: the champion's reader's)
+    note: str = ""  # why the champion's was kept although one was trained here
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ def test_a_reader_is_trained_measured_and_exported(tiny_run):
     model = tiny_run.run_dir / "model.keras"
     reading = number_reader_step(tiny_run, model, 6, on_step=lambda s, loss: steps.append(s))
     assert reading is not None and reading.trained and reading.lines == 6 * 64 // 4
+    assert reading.steps == 6 and reading.note == ""
     assert steps[-1] == 6
     assert reader_path(model).is_file() and reading.path == str(reader_path(model))
     assert set(reading.exact) == set(reading.count) == {"apart", "close", "touching"}
@@ -58,6 +59,50 @@ def test_the_champions_reader_is_carried_over_unchanged(tiny_run, tmp_path):
         reader_path(later).read_bytes()
         == reader_path(tiny_run.run_dir / "model.keras").read_bytes()
     )
+
+
+def test_a_longer_profile_trains_its_own_reader(tiny_run, tmp_path):
+    """A champion's reader of 4 steps is not carried into a run asking for 8: one is trained
+    (and kept: it reads the run's check numbers at least as well)."""
+    from digitrec.pipeline.number_reading import number_reader_step, trained_steps
+
+    champion = tiny_run.run_dir / "model.keras"
+    first = number_reader_step(tiny_run, champion, 4)
+    assert trained_steps(reader_path(champion)) == 4
+    later = tmp_path / "later" / "model.keras"
+    later.parent.mkdir()
+    second = number_reader_step(tiny_run, later, 8, champion=champion)
+    assert second is not None and second.trained and second.steps == 8
+    assert sum(second.exact.values()) >= sum(first.exact.values())
+    assert reader_path(later).read_bytes() != reader_path(champion).read_bytes()
+    assert trained_steps(tmp_path / "none.number_reader.keras") == -1
+
+
+def test_a_reader_that_reads_worse_than_the_champions_is_not_kept(tiny_run, tmp_path):
+    """The champion's reader (the committed, well-trained one, whose summary claims 4 steps)
+    beats one of 8 steps on the run's check numbers: it is carried over, and the note says so."""
+    from digitrec.pipeline.number_reading import number_reader_step, summary_path
+    from tests.conftest import READER
+
+    champion = tmp_path / "champion" / "model.keras"
+    champion.parent.mkdir()
+    reader_path(champion).write_bytes(READER.read_bytes())
+    summary = {"exact": {}, "count": {}, "lines": 0, "steps": 4, "trained": True}
+    summary_path(reader_path(champion)).write_text(json.dumps(summary))
+    model = tiny_run.run_dir / "model.keras"
+    reading = number_reader_step(tiny_run, model, 8, champion=champion)
+    assert reading is not None and not reading.trained and reading.steps == 4
+    assert "champion's reads this run's check numbers better" in reading.note
+    assert reader_path(model).read_bytes() == READER.read_bytes()
+    assert not reader_litert_path(model).exists()  # the one trained here is gone, export too
+
+
+def test_a_summary_without_steps_counts_them_from_its_lines(tmp_path):
+    from digitrec.pipeline.number_reading import summary_path, trained_steps
+
+    reader = tmp_path / "model.number_reader.keras"
+    summary_path(reader).write_text(json.dumps({"lines": 48_000}))
+    assert trained_steps(reader) == 3000
 
 
 def test_no_reader_when_its_steps_are_zero(tiny_run, monkeypatch):
