@@ -25,7 +25,7 @@ from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 from digitrec.data.split import kaggle_split  # noqa: E402
 from digitrec.hardware import this_cpu  # noqa: E402
 from digitrec.inference.number_reader import reader_path  # noqa: E402
-from digitrec.pipeline.number_lines import synthetic_lines  # noqa: E402
+from digitrec.pipeline.number_lines import many_lines  # noqa: E402
 from digitrec.pipeline.number_reading import lines_for  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     rows = np.sort(train_rows)
     started = time.perf_counter()
     lines = lines_for(args.steps)
-    x, y, _ = synthetic_lines(images[rows], labels[rows], lines, args.seed)
+    x, y, _ = many_lines(images[rows], labels[rows], lines, args.seed)
     made = time.perf_counter() - started
     config = ReaderConfig(steps=args.steps, precision=precision, seed=args.seed)
     model, seconds = train_reader(x, y, config, lambda s, loss: print(f"step {s}: loss {loss:.3f}"))

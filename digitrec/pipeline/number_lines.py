@@ -4,6 +4,10 @@ the very code that serves (`inference.line.read_line`), so training sees what se
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
 import numpy as np
 
 from digitrec.data.numbers import RENDERS, written_number
@@ -11,6 +15,7 @@ from digitrec.inference.files import ImageError
 from digitrec.inference.line import LINE_HEIGHT, LINE_WIDTH, read_line
 
 MAX_DIGITS = 10
+PIECE = 4000  # lines per piece of `many_lines`: its pieces and their seeds fix the lines made
 SPACING_SHARE = {"apart": 0.3, "close": 0.3, "touching": 0.4}  # touching is the hard case
 
 
@@ -46,3 +51,37 @@ def synthetic_lines(
 def number_strings(targets: np.ndarray) -> list[str]:
     """Each target row (N, MAX_DIGITS), padded with -1, as its digit string."""
     return ["".join(str(int(d)) for d in row if d >= 0) for row in targets]
+
+
+def many_lines(
+    images: np.ndarray, labels: np.ndarray, count: int, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`synthetic_lines` for a reader's training: `count` lines made in pieces of PIECE, each
+    with a seed of its own, on every core (the rendering is single-threaded OpenCV and Python).
+    The pieces, not the cores, fix the lines: any machine makes the same ones. Processes are
+    spawned, not forked: the caller may hold TensorFlow's threads."""
+    sizes = [min(PIECE, count - start) for start in range(0, count, PIECE)]
+    seeds = [seed * 1_000 + i for i in range(len(sizes))]
+    workers = min(len(sizes), os.cpu_count() or 1)
+    if workers <= 1:
+        pieces = [synthetic_lines(images, labels, n, s) for n, s in zip(sizes, seeds, strict=True)]
+    else:
+        with ProcessPoolExecutor(
+            workers, get_context("spawn"), initializer=keep, initargs=(images, labels)
+        ) as pool:
+            pieces = list(pool.map(kept_lines, sizes, seeds))
+    if not pieces:
+        return synthetic_lines(images, labels, 0, seed)
+    lines, targets, spacings = zip(*pieces, strict=True)
+    return np.concatenate(lines), np.concatenate(targets), [s for part in spacings for s in part]
+
+
+_KEPT: dict[str, np.ndarray] = {}  # a pool process's digits, sent once (not once per piece)
+
+
+def keep(images: np.ndarray, labels: np.ndarray) -> None:
+    _KEPT.update(images=images, labels=labels)
+
+
+def kept_lines(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    return synthetic_lines(_KEPT["images"], _KEPT["labels"], count, seed)

@@ -17,7 +17,7 @@ from digitrec.data.numbers import SPACINGS
 from digitrec.inference.ctc import greedy
 from digitrec.inference.number_reader import load_line_predictor, reader_path
 from digitrec.modeling.number_reader import ReaderConfig
-from digitrec.pipeline.number_lines import number_strings, synthetic_lines
+from digitrec.pipeline.number_lines import many_lines, number_strings, synthetic_lines
 from digitrec.pipeline.records import NumberReading, RunContext
 from digitrec.pipeline.run import load_split
 from digitrec.storage import write_bytes_atomic, write_json_atomic, write_with
@@ -59,7 +59,7 @@ def number_reader_step(
         return None
     train, train_idx, val_idx = load_split(run)
     lines = lines_for(steps)
-    made = synthetic_lines(train.images[train_idx], train.labels[train_idx], lines, run.seed)
+    made = many_lines(train.images[train_idx], train.labels[train_idx], lines, run.seed)
     seconds = train_into(target, run, made, steps, on_step)
     check = {
         spacing: synthetic_lines(
