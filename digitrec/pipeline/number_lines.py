@@ -5,8 +5,11 @@ the very code that serves (`inference.line.read_line`), so training sees what se
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+import pickle
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -58,30 +61,38 @@ def many_lines(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """`synthetic_lines` for a reader's training: `count` lines made in pieces of PIECE, each
     with a seed of its own, on every core (the rendering is single-threaded OpenCV and Python).
-    The pieces, not the cores, fix the lines: any machine makes the same ones. Processes are
-    spawned, not forked: the caller may hold TensorFlow's threads."""
+    The pieces, not the cores, fix the lines: any machine makes the same ones."""
     sizes = [min(PIECE, count - start) for start in range(0, count, PIECE)]
     seeds = [seed * 1_000 + i for i in range(len(sizes))]
     workers = min(len(sizes), os.cpu_count() or 1)
     if workers <= 1:
         pieces = [synthetic_lines(images, labels, n, s) for n, s in zip(sizes, seeds, strict=True)]
     else:
-        with ProcessPoolExecutor(
-            workers, get_context("spawn"), initializer=keep, initargs=(images, labels)
-        ) as pool:
-            pieces = list(pool.map(kept_lines, sizes, seeds))
+        shares = [(sizes[w::workers], seeds[w::workers]) for w in range(workers)]
+        made = in_children(images, labels, shares)  # worker w made pieces w, w + workers, ...
+        pieces = [made[i % workers][i // workers] for i in range(len(sizes))]
     if not pieces:
         return synthetic_lines(images, labels, 0, seed)
     lines, targets, spacings = zip(*pieces, strict=True)
     return np.concatenate(lines), np.concatenate(targets), [s for part in spacings for s in part]
 
 
-_KEPT: dict[str, np.ndarray] = {}  # a pool process's digits, sent once (not once per piece)
-
-
-def keep(images: np.ndarray, labels: np.ndarray) -> None:
-    _KEPT.update(images=images, labels=labels)
-
-
-def kept_lines(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    return synthetic_lines(_KEPT["images"], _KEPT["labels"], count, seed)
+def in_children(images: np.ndarray, labels: np.ndarray, shares: list[tuple[list, list]]) -> list:
+    """Each share of (sizes, seeds) made by a Python process of its own (`python -m
+    digitrec.pipeline.line_child`, not multiprocessing: that re-imports the caller's __main__,
+    which hangs a script without a main guard); per share, its pieces in order."""
+    command = [sys.executable, "-m", "digitrec.pipeline.line_child"]
+    with tempfile.TemporaryDirectory(prefix="digitrec-lines-") as folder:
+        outputs = [Path(folder) / f"{w}.pkl" for w in range(len(shares))]
+        children = []
+        for (sizes, seeds), out in zip(shares, outputs, strict=True):
+            with out.with_suffix(".err").open("wb") as errors:
+                child = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+            child.stdin.write(pickle.dumps((images, labels, sizes, seeds, out)))
+            child.stdin.close()
+            children.append(child)
+        for child, out in zip(children, outputs, strict=True):
+            if child.wait() != 0:
+                error = out.with_suffix(".err").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"making lines failed (exit {child.returncode}):\n{error}")
+        return [pickle.loads(out.read_bytes()) for out in outputs]

@@ -4,9 +4,10 @@ made on a pool of processes are the very lines made in one."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from digitrec.pipeline import number_lines
-from digitrec.pipeline.number_lines import many_lines, number_strings, synthetic_lines
+from digitrec.pipeline.number_lines import in_children, many_lines, number_strings, synthetic_lines
 
 
 def test_lines_hold_their_numbers(mnist_arrays):
@@ -30,3 +31,9 @@ def test_many_lines_are_the_same_on_any_number_of_cores(mnist_arrays, monkeypatc
     np.testing.assert_array_equal(pooled[1], alone[1])
     assert pooled[2] == alone[2]
     assert many_lines(images[:300], labels[:300], 0)[0].shape == (0, 28, 256)
+
+
+def test_a_failing_child_fails_the_lines_with_its_error(mnist_arrays):
+    images, _ = mnist_arrays
+    with pytest.raises(RuntimeError, match="(?s)making lines failed.*NoneType"):
+        in_children(images[:50], None, [([3], [0])])  # no labels: the child's error comes back
