@@ -27,14 +27,13 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench.written_numbers import MNIST_TEST_START, edit_distance  # noqa: E402
 from digitrec.data.embedded import load_mnist_arrays  # noqa: E402
 from digitrec.data.numbers import SPACINGS  # noqa: E402
 from digitrec.data.split import kaggle_split  # noqa: E402
 from digitrec.hardware import this_cpu  # noqa: E402
 from digitrec.pipeline.number_lines import number_strings, synthetic_lines  # noqa: E402
 from digitrec.pipeline.number_reading import read_batch  # noqa: E402
-
-MNIST_TEST_START = 60_000
 
 
 def cached(name: str, make) -> tuple[np.ndarray, np.ndarray]:
@@ -64,15 +63,6 @@ def datasets(lines: int, per_spacing: int):
     return train, checks
 
 
-def edit_distance(a: str, b: str) -> int:
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        previous, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
-    return row[-1]
-
-
 def scores(reads: list[str], truths: list[str]) -> dict[str, float]:
     pairs = list(zip(reads, truths, strict=True))
     return {
@@ -98,41 +88,27 @@ def read_checks(model, checks: dict) -> dict[str, dict[str, float]]:
 
 def variant_reader(stem: str, head: str):
     """A reader builder like `build_reader`, with another stem or sequence head."""
+    from functools import partial
 
-    def build(seed: int = 0, precision: str = "float32"):
-        import keras
-        from keras import layers
+    from digitrec.modeling import number_reader
 
+    def body(layers) -> list:
         from digitrec.modeling.architectures import conv_bn
-        from digitrec.modeling.number_reader import CLASSES, LINE_SHAPE, STEPS
 
-        keras.utils.set_random_seed(seed)
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(precision)
-        try:
-            inputs = keras.Input(LINE_SHAPE, name="line")
-            x = layers.Rescaling(1 / 255)(inputs)
-            if stem == "s2d":
-                trunk = [*conv_bn(layers, 32, kernel=2, strides=2), *conv_bn(layers, 32)]
-            else:
-                trunk = [*conv_bn(layers, 16), layers.MaxPooling2D(2), *conv_bn(layers, 32)]
-            trunk += [layers.MaxPooling2D(2), *conv_bn(layers, 48)]
-            trunk += [layers.Permute((2, 1, 3)), layers.Reshape((STEPS, 7 * 48))]
-            trunk += [layers.Dense(96, use_bias=False), layers.BatchNormalization(), layers.ReLU()]
-            if head == "gru":
-                trunk += [layers.Bidirectional(layers.GRU(64, return_sequences=True))]
-            else:
-                trunk += [layers.Conv1D(96, 5, padding="same", activation="relu")] * 1
-                trunk += [layers.Conv1D(96, 5, padding="same", activation="relu")]
-            trunk += [layers.Dropout(0.1)]
-            for layer in trunk:
-                x = layer(x)
-            logits = layers.Dense(CLASSES, name="logits", dtype="float32")(x)
-        finally:
-            keras.config.set_dtype_policy(previous)
-        return keras.Model(inputs, logits, name="number_reader")
+        if stem == "s2d":
+            trunk = [*conv_bn(layers, 32, kernel=2, strides=2), *conv_bn(layers, 32)]
+        else:
+            trunk = [*conv_bn(layers, 16), layers.MaxPooling2D(2), *conv_bn(layers, 32)]
+        trunk += [layers.MaxPooling2D(2), *conv_bn(layers, 48)]
+        trunk += [layers.Permute((2, 1, 3)), layers.Reshape((number_reader.STEPS, 7 * 48))]
+        trunk += [layers.Dense(96, use_bias=False), layers.BatchNormalization(), layers.ReLU()]
+        if head == "gru":
+            trunk += [layers.Bidirectional(layers.GRU(64, return_sequences=True))]
+        else:
+            trunk += [layers.Conv1D(96, 5, padding="same", activation="relu") for _ in range(2)]
+        return [*trunk, layers.Dropout(0.1)]
 
-    return build
+    return partial(number_reader.build_reader, body=body)
 
 
 VARIANTS = {

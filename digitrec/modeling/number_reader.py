@@ -37,12 +37,34 @@ class ReaderConfig:
     seed: int = 0
 
 
-def build_reader(seed: int = 0, precision: str = "float32"):
-    """A fresh, uncompiled reader returning float32 logits (N, STEPS, CLASSES)."""
+def reader_layers(layers) -> list:
+    """The reader's layers between its rescaled input and its logits."""
+    from digitrec.modeling.architectures import conv_bn
+
+    return [
+        *conv_bn(layers, 16),  # (28, 256, 16)
+        layers.MaxPooling2D(2),  # (14, 128, 16)
+        *conv_bn(layers, 32),
+        layers.MaxPooling2D(2),  # (7, 64, 32)
+        *conv_bn(layers, 48),
+        layers.Permute((2, 1, 3)),  # (64, 7, 48): steps along the line first
+        layers.Reshape((STEPS, 7 * 48)),  # the column's whole height as features
+        layers.Dense(96, use_bias=False),
+        layers.BatchNormalization(),
+        layers.ReLU(),
+        layers.Conv1D(96, 5, padding="same", activation="relu"),  # a digit's width
+        layers.Conv1D(96, 5, padding="same", activation="relu"),  # and its neighbours'
+        layers.Dropout(0.1),
+    ]
+
+
+def build_reader(seed: int = 0, precision: str = "float32", body=reader_layers):
+    """A fresh, uncompiled reader returning float32 logits (N, STEPS, CLASSES); `body(layers)`
+    gives its layers (bench/reader_recipes.py compares others)."""
     import keras
     from keras import layers
 
-    from digitrec.modeling.architectures import PRECISIONS, conv_bn
+    from digitrec.modeling.architectures import PRECISIONS
 
     if precision not in PRECISIONS:
         raise ValueError(f"unknown precision {precision!r}; choose from {PRECISIONS}")
@@ -52,21 +74,7 @@ def build_reader(seed: int = 0, precision: str = "float32"):
     try:
         inputs = keras.Input(LINE_SHAPE, name="line")
         x = layers.Rescaling(1 / 255)(inputs)
-        for layer in [
-            *conv_bn(layers, 16),  # (28, 256, 16)
-            layers.MaxPooling2D(2),  # (14, 128, 16)
-            *conv_bn(layers, 32),
-            layers.MaxPooling2D(2),  # (7, 64, 32)
-            *conv_bn(layers, 48),
-            layers.Permute((2, 1, 3)),  # (64, 7, 48): steps along the line first
-            layers.Reshape((STEPS, 7 * 48)),  # the column's whole height as features
-            layers.Dense(96, use_bias=False),
-            layers.BatchNormalization(),
-            layers.ReLU(),
-            layers.Conv1D(96, 5, padding="same", activation="relu"),  # a digit's width
-            layers.Conv1D(96, 5, padding="same", activation="relu"),  # and its neighbours'
-            layers.Dropout(0.1),
-        ]:
+        for layer in body(layers):
             x = layer(x)
         logits = layers.Dense(CLASSES, name="logits", dtype="float32")(x)
     finally:
